@@ -1,0 +1,105 @@
+# drop-lab: `make lab` runs the whole stack, `make latency=200` the same at
+# 200 ms, `make test` the hermetic tests. `make help` lists every target.
+#
+# The default goal is `lab`, so that a variable alone (`make latency=200`)
+# is enough to run the lab.
+.DEFAULT_GOAL := lab
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# --- knobs (command line or environment) ------------------------------------
+latency ?= 100
+query   ?= seed
+repeat  ?= 3
+processors ?= none,simple,batch
+# The JSON lands in results/$(RESULT_NAME).json.
+RESULT_NAME ?= $(query)-$(latency)ms
+
+# Bad values stop here, with one line, before anything starts.
+ifeq ($(shell [[ '$(latency)' =~ ^[0-9]{1,5}$$ ]] && (( 10#$(latency) <= 60000 )) && echo ok),)
+$(error latency=$(latency): must be a whole number of milliseconds from 0 to 60000)
+endif
+ifeq ($(shell [[ '$(repeat)' =~ ^[0-9]{1,4}$$ ]] && (( 10#$(repeat) >= 1 && 10#$(repeat) <= 1000 )) && echo ok),)
+$(error repeat=$(repeat): must be a whole number from 1 to 1000)
+endif
+# The named queries, read from the lab's source so the list cannot drift.
+QUERIES := $(shell sed -n 's/^ *name: "\([a-z0-9_]*\)",$$/\1/p' src/workload.rs)
+ifeq ($(filter $(query),$(QUERIES)),)
+$(error query=$(query): unknown query; the named queries are: $(QUERIES))
+endif
+ifneq ($(shell [[ '$(processors)' =~ ^(none|simple|batch)(,(none|simple|batch))*$$ ]] && echo ok),ok)
+$(error processors=$(processors): must be a comma-separated list of none, simple, batch)
+endif
+
+# --- Docker -----------------------------------------------------------------
+# A Docker engine started by scripts/docker-up.sh listens on its own socket;
+# use it when it is there and DOCKER_HOST is not set.
+ifeq ($(origin DOCKER_HOST),undefined)
+ifneq ($(wildcard /run/drop-lab/docker.sock),)
+export DOCKER_HOST := unix:///run/drop-lab/docker.sock
+endif
+endif
+# Images built by scripts/local-images.sh (`make images`) replace the
+# registry images when present; a variable set by the caller still wins.
+ifneq ($(wildcard build/local-images.env),)
+LOCAL_IMAGES := $(shell grep -E '^[A-Z_]+=[^ ]+$$' build/local-images.env)
+$(foreach kv,$(LOCAL_IMAGES),$(eval $(firstword $(subst =, ,$(kv))) ?= $(lastword $(subst =, ,$(kv)))))
+endif
+export JAEGER_IMAGE TOXIPROXY_IMAGE BUILDER_IMAGE RUNTIME_IMAGE
+
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)
+export COMPOSE_PROJECT_NAME ?= drop-lab
+export JAEGER_UI_PORT ?= 16686
+export TOXIPROXY_API_PORT ?= 8474
+# The lab container runs as a non-root user and writes ./results: as the
+# caller when that is not root, else as the image's own user (uid 10001).
+ifeq ($(shell id -u),0)
+export LAB_UID := 10001
+export LAB_GID := 10001
+else
+export LAB_UID := $(shell id -u)
+export LAB_GID := $(shell id -g)
+endif
+HEALTH_WAIT ?= 120
+
+.PHONY: help lab ui logs down test images e2e docker-up docker-down services
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  variables: latency=$(latency) (ms)  query=$(query) ($(QUERIES))  repeat=$(repeat)  processors=$(processors)"
+
+lab: services ## Run the lab in the stack (latency=MS, query=NAME, repeat=N, processors=LIST)
+	@mkdir -p results
+	@if [[ $$(id -u) == 0 ]]; then chown $(LAB_UID):$(LAB_GID) results; fi
+	$(COMPOSE) build lab
+	LATENCY_MS=$(latency) QUERY=$(query) REPEAT=$(repeat) PROCESSORS=$(processors) \
+	  RESULT_NAME=$(RESULT_NAME) $(COMPOSE) run --rm -T lab
+	@echo "Jaeger UI: http://localhost:$(JAEGER_UI_PORT)  (make ui, make down)"
+
+services: ## Start Jaeger and Toxiproxy (reused when already running) and wait until healthy
+	$(COMPOSE) up -d jaeger toxiproxy
+	@scripts/wait-healthy.sh $(HEALTH_WAIT) jaeger toxiproxy
+
+ui: ## Print the Jaeger UI address
+	@echo "http://localhost:$(JAEGER_UI_PORT)/search?service=drop-lab"
+
+logs: ## Show the stack's logs
+	$(COMPOSE) logs --no-color --tail=200
+
+down: ## Stop and remove the stack's containers and network
+	$(COMPOSE) down --remove-orphans
+
+test: ## Run the hermetic tests (no Docker needed)
+	cargo test --release --locked
+
+images: ## Build every image from package registries only (no container registry)
+	scripts/local-images.sh
+
+e2e: ## Build local images, run the stack at 0 and 100 ms, check the results against Jaeger
+	scripts/e2e.sh
+
+docker-up: ## Use a running Docker engine, or install and start one (root)
+	@scripts/docker-up.sh >/dev/null
+
+docker-down: ## Stop the Docker engine that docker-up started
+	scripts/docker-down.sh
