@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""e2e_check.py: grade the lab's JSON results with the physics, and check the
+span counts against Jaeger's own query API rather than the lab's word.
+
+Usage: e2e_check.py JAEGER_URL RESULT.json...
+
+For every result file (one lab invocation: one query at one latency):
+  * Simple: drop_ms >= 0.9 x spans x latency_ms when the latency is non-zero
+    (each node span's end waits for one export round trip, and a round trip
+    through the proxy is at least the injected latency);
+  * Batch: drop_ms < 20 ms at every latency (a span end is a channel send);
+  * Simple and Batch: spans > 0, spans == the query's plan_nodes,
+    spans_in_backend == spans (the lab's claim), and Jaeger's
+    GET /api/traces/{trace_id} returns exactly spans node spans plus one
+    root span (the independent check);
+  * Jaeger's GET /api/traces?service=drop-lab lists every trace id the
+    results name.
+Prints a line per check; exits 1 if any fails. Standard library only.
+"""
+
+import json
+import sys
+import urllib.parse
+import urllib.request
+
+BATCH_DROP_BOUND_MS = 20.0
+SIMPLE_FRACTION = 0.9
+HTTP_TIMEOUT_S = 10
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as response:
+        return json.load(response)
+
+
+def jaeger_trace(jaeger, trace_id):
+    """(node spans, root spans) of one trace, as Jaeger stores it."""
+    body = get(f"{jaeger}/api/traces/{trace_id}")
+    spans = [s for t in body.get("data") or [] for s in t.get("spans", [])]
+    roots = sum(1 for s in spans if not s.get("references"))
+    return len(spans) - roots, roots
+
+
+def main(argv):
+    if len(argv) < 3:
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 2
+    jaeger = argv[1].rstrip("/")
+    failures = 0
+    checks = 0
+
+    def check(ok, what):
+        nonlocal failures, checks
+        checks += 1
+        print(f"{'ok  ' if ok else 'FAIL'} {what}")
+        if not ok:
+            failures += 1
+
+    trace_ids = []
+    for path in argv[2:]:
+        with open(path) as f:
+            report = json.load(f)
+        query = report["query"]["name"]
+        nodes = report["query"]["plan_nodes"]
+        release = report["lab"]["datafusion_tracing"]
+        check(report["target"]["kind"] == "otlp-grpc", f"{path}: target is otlp-grpc")
+        for run in report["runs"]:
+            kind = run["processor"]
+            latency = run["latency_ms"]
+            tag = f"{query} {kind:6} {latency:>4} ms #{run['repeat'] + 1}"
+            if kind == "none":
+                check(run["spans"] == 0 and run["trace_id"] is None, f"{tag}: exports nothing")
+                continue
+            spans = run["spans"]
+            check(spans > 0 and spans == nodes, f"{tag}: spans {spans} == plan nodes {nodes}")
+            if kind == "simple" and latency > 0:
+                bound = SIMPLE_FRACTION * spans * latency
+                check(
+                    run["drop_ms"] >= bound,
+                    f"{tag}: drop {run['drop_ms']:.1f} ms >= 0.9 x {spans} x {latency} = {bound:.1f} ms"
+                    f" (datafusion-tracing {release})",
+                )
+            if kind == "batch":
+                check(
+                    run["drop_ms"] < BATCH_DROP_BOUND_MS,
+                    f"{tag}: drop {run['drop_ms']:.3f} ms < {BATCH_DROP_BOUND_MS:.0f} ms",
+                )
+            check(run["spans_in_backend"] == spans, f"{tag}: lab says {run['spans_in_backend']} in Jaeger")
+            children, roots = jaeger_trace(jaeger, run["trace_id"])
+            check(
+                children == spans and roots == 1,
+                f"{tag}: Jaeger /api/traces/{run['trace_id']} has {children} node spans + {roots} root",
+            )
+            trace_ids.append(run["trace_id"])
+
+    # The search API, as the UI's search page uses it.
+    params = urllib.parse.urlencode({"service": "drop-lab", "limit": 1000, "lookback": "1h"})
+    # Jaeger prints the high half of a trace id without leading zeros.
+    listed = {t["traceID"].lstrip("0") for t in get(f"{jaeger}/api/traces?{params}").get("data") or []}
+    missing = [t for t in trace_ids if t.lstrip("0") not in listed]
+    check(not missing, f"Jaeger search service=drop-lab lists all {len(trace_ids)} run traces"
+          + (f" (missing {missing})" if missing else ""))
+
+    print(f"{checks - failures}/{checks} checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
