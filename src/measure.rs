@@ -18,11 +18,10 @@
 
 use std::{sync::Arc, time::Duration, time::Instant};
 
-use opentelemetry::trace::{Span as _, TraceContextExt, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor};
 use serde::Serialize;
 use tracing::Instrument;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::{
     LabError,
@@ -313,7 +312,8 @@ pub async fn run_once(
 ) -> Result<Run, LabError> {
     let _serial = RUN_LOCK.lock().await;
     let counts = Arc::new(ExportCounts::default());
-    let provider = telemetry::provider(kind, || target.exporter(Arc::clone(&counts)))?;
+    let tally = Arc::new(telemetry::SpanTally::default());
+    let provider = telemetry::provider(kind, &tally, || target.exporter(Arc::clone(&counts)))?;
     telemetry::install(provider.as_ref());
 
     let root = tracing::info_span!(
@@ -324,7 +324,6 @@ pub async fn run_once(
         datafusion_tracing = versions::DATAFUSION_TRACING,
         repeat,
     );
-    let trace_id = provider.as_ref().map(|_| root.context().span().span_context().trace_id().to_string());
 
     let executed = async {
         let plan = workload.plan().await?;
@@ -368,7 +367,7 @@ pub async fn run_once(
         },
         flush_ms: ms(flush),
         spans_in_backend: None,
-        trace_id,
+        trace_id: tally.root_trace_id(),
         trace_url: None,
         rows,
     })

@@ -8,13 +8,30 @@
 //! provider's tracer and removes it afterwards (`none` leaves the slot empty).
 //! Runs are serialised by [`crate::measure`], so the slot holds one run's
 //! tracer at a time.
+//!
+//! The `reload` slot has one cost: tracing-opentelemetry finds a span's
+//! OpenTelemetry context by downcasting the subscriber to its layer, and a
+//! `reload` layer does not forward downcasts, so `Span::context()` returns an
+//! empty context here. The run's trace id is therefore read where the SDK
+//! itself sees the spans, by a [`SpanTally`] processor that every provider
+//! carries in front of the processor under test.
 
-use std::sync::OnceLock;
+use std::{
+    sync::{
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
-use opentelemetry::{KeyValue, trace::TracerProvider as _};
+use opentelemetry::{
+    Context, KeyValue,
+    trace::{SpanId, TraceId, TracerProvider as _},
+};
 use opentelemetry_sdk::{
     Resource,
-    trace::{BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, SimpleSpanProcessor},
+    error::OTelSdkResult,
+    trace::{BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, SimpleSpanProcessor, Span, SpanData, SpanProcessor},
 };
 use tracing::level_filters::LevelFilter;
 use tracing_opentelemetry::OpenTelemetryLayer;
@@ -72,13 +89,67 @@ pub fn resource(service_name: &'static str) -> Resource {
 
 /// A fresh provider for one run, or `None` for the `none` baseline.
 /// `Batch` reads the standard `OTEL_BSP_*` variables through the SDK's
-/// default configuration.
-pub fn provider(kind: ProcessorKind, exporter: impl FnOnce() -> anyhow::Result<LabExporter>) -> anyhow::Result<Option<SdkTracerProvider>> {
-    let builder = SdkTracerProvider::builder().with_resource(resource(SERVICE_NAME)).with_sampler(Sampler::AlwaysOn);
+/// default configuration. `tally` sees every span end first.
+pub fn provider(
+    kind: ProcessorKind,
+    tally: &Arc<SpanTally>,
+    exporter: impl FnOnce() -> anyhow::Result<LabExporter>,
+) -> anyhow::Result<Option<SdkTracerProvider>> {
+    let builder = SdkTracerProvider::builder()
+        .with_resource(resource(SERVICE_NAME))
+        .with_sampler(Sampler::AlwaysOn)
+        .with_span_processor(TallyProcessor(Arc::clone(tally)));
     let provider = match kind {
         ProcessorKind::None => return Ok(None),
         ProcessorKind::Simple => builder.with_span_processor(SimpleSpanProcessor::new(exporter()?)),
         ProcessorKind::Batch => builder.with_span_processor(BatchSpanProcessor::builder(exporter()?).build()),
     };
     Ok(Some(provider.build()))
+}
+
+/// What a run's provider saw end, whatever became of each span afterwards:
+/// how many spans ended, and the trace id of the root span (the one without
+/// a parent). The exporter's counts say what was *exported*; these say what
+/// the program produced, which is what a lost span is measured against.
+#[derive(Debug, Default)]
+pub struct SpanTally {
+    ended: AtomicUsize,
+    root_trace_id: Mutex<Option<TraceId>>,
+}
+
+impl SpanTally {
+    /// Spans that ended, root spans included.
+    pub fn ended(&self) -> usize {
+        self.ended.load(Ordering::Relaxed)
+    }
+
+    /// The trace id of the last root span that ended, as lowercase hex.
+    pub fn root_trace_id(&self) -> Option<String> {
+        self.root_trace_id.lock().unwrap_or_else(|p| p.into_inner()).map(|id| id.to_string())
+    }
+}
+
+/// Feeds a [`SpanTally`]. It is registered before the processor under test,
+/// so it runs before a `SimpleSpanProcessor` blocks, and costs a counter
+/// increment per span.
+#[derive(Debug)]
+struct TallyProcessor(Arc<SpanTally>);
+
+impl SpanProcessor for TallyProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        self.0.ended.fetch_add(1, Ordering::Relaxed);
+        if span.parent_span_id == SpanId::INVALID {
+            *self.0.root_trace_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(span.span_context.trace_id());
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
 }
