@@ -26,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// List the named queries with their instrumented plan-node counts.
     Queries,
+    /// List the failure-mode scenarios (`--scenario NAME`), one line each.
+    Scenarios,
     /// Run the measurement (the default).
     Run(RunArgs),
 }
@@ -98,6 +100,11 @@ pub struct RunArgs {
     #[arg(long, env = "DROP_LAB_JAEGER_WAIT_MS", default_value = "10000", value_name = "MS",
           allow_hyphen_values = true, value_parser = config::parse_timeout_ms)]
     pub jaeger_wait_ms: u64,
+
+    /// Run a failure-mode scenario instead of the plain comparison
+    /// (`drop-lab scenarios` lists them).
+    #[arg(long, env = "DROP_LAB_SCENARIO", value_enum, value_name = "NAME")]
+    pub scenario: Option<crate::scenario::Scenario>,
 
     /// Write the results as JSON to this file.
     #[arg(long, env = "DROP_LAB_JSON", value_name = "FILE")]

@@ -133,6 +133,8 @@ pub struct Config {
     pub proxy: Option<ProxyConfig>,
     pub jaeger: Option<JaegerConfig>,
     pub json: Option<PathBuf>,
+    /// A failure-mode scenario to run instead of the plain comparison.
+    pub scenario: Option<crate::scenario::Scenario>,
 }
 
 impl Config {
@@ -229,7 +231,16 @@ impl Config {
             }
         }
 
-        Ok(Config { query, processors, repeat: args.repeat, target, proxy, jaeger, json: args.json })
+        Ok(Config {
+            query,
+            processors,
+            repeat: args.repeat,
+            target,
+            proxy,
+            jaeger,
+            json: args.json,
+            scenario: args.scenario,
+        })
     }
 
     /// The latency the lab itself injected, in ms: the simulated exporter's

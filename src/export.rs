@@ -29,7 +29,7 @@ use std::{
     fmt,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -45,6 +45,9 @@ use tokio::runtime::{Handle, Runtime};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::config::TargetConfig;
+
+/// The name opentelemetry_sdk gives the `BatchSpanProcessor`'s thread.
+const BATCH_THREAD: &str = "OpenTelemetry.Traces.BatchProcessor";
 
 /// Grace added to an export's own timeout before the lab gives up on it: the
 /// exporter's timeout should fire first, this one only guarantees a bound.
@@ -168,18 +171,29 @@ pub struct LabExporter {
 impl SpanExporter for LabExporter {
     fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         let spans = batch.len();
+        let bytes: usize = batch.iter().map(payload_bytes).sum();
         let roots = batch.iter().filter(|s| s.parent_span_id == SpanId::INVALID).count();
         let inner = Arc::clone(&self.inner);
         let deadline = self.deadline;
         let task = self.runtime.spawn(async move { tokio::time::timeout(deadline, inner.export(batch)).await });
         let counts = Arc::clone(&self.counts);
+        // Who waits: the Batch processor's own thread, or one of the
+        // program's (Simple's caller, or a Batch shutdown's flush).
+        let background = std::thread::current().name() == Some(BATCH_THREAD);
         async move {
+            let started = std::time::Instant::now();
             let result = match task.await {
                 Ok(Ok(result)) => result,
                 Ok(Err(_elapsed)) => Err(OTelSdkError::Timeout(deadline)),
                 Err(join) => Err(OTelSdkError::InternalFailure(join.to_string())),
             };
             counts.record(spans, roots, &result);
+            if result.is_ok() {
+                counts.bytes.fetch_add(bytes, Ordering::Relaxed);
+            }
+            if !background {
+                counts.blocked_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            }
             result
         }
     }
@@ -209,6 +223,8 @@ pub struct ExportCounts {
     exported_roots: AtomicUsize,
     failed: AtomicUsize,
     calls: AtomicUsize,
+    blocked_ns: AtomicU64,
+    bytes: AtomicUsize,
     last_error: Mutex<Option<String>>,
 }
 
@@ -242,6 +258,18 @@ impl ExportCounts {
         self.failed.load(Ordering::Relaxed)
     }
 
+    /// Time threads other than the Batch processor's spent waiting for
+    /// exports: what the program itself paid.
+    pub fn blocked(&self) -> Duration {
+        Duration::from_nanos(self.blocked_ns.load(Ordering::Relaxed))
+    }
+
+    /// The average payload of an exported span (see [`payload_bytes`]).
+    pub fn average_span_bytes(&self) -> Option<usize> {
+        let spans = self.exported();
+        (spans > 0).then(|| self.bytes.load(Ordering::Relaxed) / spans)
+    }
+
     /// Export calls made (one per span under Simple, one per batch under Batch).
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::Relaxed)
@@ -250,4 +278,24 @@ impl ExportCounts {
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+}
+
+/// What a span carries: its name, attribute keys and values, and events,
+/// in bytes of text (numbers as 8). Not the encoded OTLP size, but what
+/// grows with it: a batch preview is one long string attribute.
+pub fn payload_bytes(span: &SpanData) -> usize {
+    fn value(v: &opentelemetry::Value) -> usize {
+        match v {
+            opentelemetry::Value::String(s) => s.as_str().len(),
+            opentelemetry::Value::Array(a) => a.to_string().len(),
+            _ => 8,
+        }
+    }
+    let attributes: usize = span.attributes.iter().map(|kv| kv.key.as_str().len() + value(&kv.value)).sum();
+    let events: usize = span
+        .events
+        .iter()
+        .map(|e| e.name.len() + e.attributes.iter().map(|kv| kv.key.as_str().len() + value(&kv.value)).sum::<usize>())
+        .sum();
+    span.name.len() + attributes + events
 }

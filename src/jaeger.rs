@@ -55,11 +55,21 @@ struct JaegerSpan {
 /// Counts the spans of `trace_id` in Jaeger, polling until `expected_total`
 /// are there or the configured wait runs out.
 pub async fn count_trace_spans(config: &JaegerConfig, trace_id: &str, expected_total: usize) -> anyhow::Result<Found> {
+    count_traces(config, &[trace_id.to_owned()], expected_total).await
+}
+
+/// Counts the spans of several traces in Jaeger, summed, polling until
+/// `expected_total` are there in all or the configured wait runs out.
+pub async fn count_traces(config: &JaegerConfig, trace_ids: &[String], expected_total: usize) -> anyhow::Result<Found> {
     let client = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build()?;
-    let url = format!("{}/api/traces/{trace_id}", base(config));
     let deadline = Instant::now() + config.wait;
     loop {
-        let found = fetch(&client, &url).await?;
+        let mut found = Found::default();
+        for id in trace_ids {
+            let one = fetch(&client, &format!("{}/api/traces/{id}", base(config))).await?;
+            found.children += one.children;
+            found.roots += one.roots;
+        }
         if found.total() >= expected_total || Instant::now() >= deadline {
             return Ok(found);
         }

@@ -27,6 +27,8 @@
 //! - [`proxy`]: Toxiproxy control, which puts real latency on the OTLP stream.
 //! - [`jaeger`]: asks Jaeger's query API which spans of a run arrived.
 //! - [`report`]: the terminal table and the JSON results file.
+//! - [`scenario`]: failure modes (outage, jitter, bandwidth, overflow,
+//!   off-thread drop, runtime stall), each a named scenario with its table.
 //! - [`receiver`]: an in-process OTLP/gRPC collector with an injected delay,
 //!   for hermetic tests (never a replacement for the real stack).
 
@@ -38,6 +40,7 @@ pub mod measure;
 pub mod proxy;
 pub mod receiver;
 pub mod report;
+pub mod scenario;
 pub mod telemetry;
 pub mod workload;
 
@@ -70,16 +73,29 @@ pub fn run(cli: Cli) -> Result<(), LabError> {
         .map_err(|e| LabError::Runtime(e.into()))?;
     match cli.command {
         Some(Command::Queries) => runtime.block_on(report::print_queries()),
+        Some(Command::Scenarios) => {
+            print!("{}", scenario::list());
+            Ok(())
+        }
         Some(Command::Run(args)) => runtime.block_on(run_experiment(Config::from_args(args)?)),
         None => runtime.block_on(run_experiment(Config::from_args(cli.run)?)),
     }
 }
 
 async fn run_experiment(config: Config) -> Result<(), LabError> {
+    if let Some(name) = config.scenario {
+        let report = scenario::run(name, &config, scenario::ScenarioConfig::default()).await?;
+        print!("{}", scenario::render(&report));
+        return write_json(&report, config.json.as_deref());
+    }
     let report = measure::experiment(&config).await?;
     print!("{}", report::render_table(&report));
-    if let Some(path) = &config.json {
-        report::write_json(&report, path)?;
+    write_json(&report, config.json.as_deref())
+}
+
+fn write_json(report: &impl serde::Serialize, path: Option<&std::path::Path>) -> Result<(), LabError> {
+    if let Some(path) = path {
+        report::write_json(report, path)?;
         println!("results written to {}", path.display());
     }
     Ok(())

@@ -7,7 +7,9 @@
 //!    completion (`execute_ms`);
 //! 3. the last `Arc` of the plan is dropped on the calling thread, a runtime
 //!    worker as in the program of upstream issue #27 (`drop_ms`): with
-//!    datafusion-tracing 53.0.0 this closes every node span;
+//!    datafusion-tracing 53.0.0 this closes every node span. The drop runs
+//!    inside the root span, so in Jaeger the root outlasts its children by
+//!    the drop time;
 //! 4. the root span closes (under Simple, one more round trip, deliberately
 //!    outside the timed drop), the provider is removed and shut down on a
 //!    blocking thread, which flushes whatever is queued (`flush_ms`).
@@ -40,7 +42,7 @@ const RTT_SAMPLES: usize = 5;
 
 /// Measured runs never overlap: the tracing layer is process-wide, and two
 /// runs sharing the cores would disturb each other's timings.
-static RUN_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static RUN_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// One measured run. Times in milliseconds.
 #[derive(Debug, Clone, Serialize)]
@@ -52,18 +54,36 @@ pub struct Run {
     pub latency_ms: u64,
     /// The probed round trip of one single-span export to the target.
     pub export_rtt_ms: f64,
+    /// Where the plan was dropped (`caller` unless a scenario says).
+    pub drop_on: DropOn,
     /// Node spans exported (the run's root span excluded).
     pub spans: usize,
     /// Every span exported, the root span included.
     pub spans_total: usize,
+    /// Node spans that ended, exported or not: what the program produced.
+    pub spans_ended: usize,
     /// Spans whose export failed or timed out.
     pub export_errors: usize,
     /// Export calls made.
     pub export_calls: usize,
     pub execute_ms: f64,
+    /// How long the caller waited for the drop.
     pub drop_ms: f64,
+    /// With `drop_on = blocking-thread`: how long that thread was busy
+    /// dropping (null otherwise).
+    pub drop_thread_ms: Option<f64>,
+    /// `spans_ended x export_rtt_ms` under Simple, 0 otherwise.
     pub predicted_drop_ms: f64,
     pub flush_ms: f64,
+    /// Time the program's own threads spent waiting in export calls (the
+    /// Batch processor's background thread not counted).
+    pub export_blocked_ms: f64,
+    /// Average payload of an exported span: bytes of its name, attribute
+    /// keys and values, and events (null when nothing was exported).
+    pub span_bytes: Option<usize>,
+    /// Worst lateness of a 1 ms ticker on the run's runtime during execute
+    /// and drop: how long that runtime could not run other work.
+    pub stall_ms: f64,
     /// Node spans of this run's trace found in Jaeger; null when no backend
     /// was queried.
     pub spans_in_backend: Option<usize>,
@@ -78,6 +98,8 @@ pub struct Run {
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct Stats {
     pub median: f64,
+    /// Nearest-rank 95th percentile.
+    pub p95: f64,
     pub min: f64,
     pub max: f64,
 }
@@ -89,7 +111,10 @@ impl Stats {
         sorted.sort_by(f64::total_cmp);
         let mid = sorted.len() / 2;
         let median = if sorted.len() % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2.0 };
-        Stats { median, min: sorted[0], max: sorted[sorted.len() - 1] }
+        // Nearest rank: the smallest value with at least 95% at or below it.
+        let rank = ((sorted.len() as f64) * 0.95).ceil() as usize;
+        let p95 = sorted[rank.clamp(1, sorted.len()) - 1];
+        Stats { median, p95, min: sorted[0], max: sorted[sorted.len() - 1] }
     }
 }
 
@@ -160,91 +185,179 @@ pub struct Report {
     pub summary: Vec<Summary>,
 }
 
-/// Runs the whole measurement that `config` describes.
+/// Runs the whole measurement that `config` describes: open a session,
+/// measure every processor, close it.
 pub async fn experiment(config: &Config) -> Result<Report, LabError> {
-    let workload = Workload::new(config.query.clone())?;
-    // Planning first checks the query before anything touches the network.
-    // A plan that is never executed opens no spans.
-    let plan_nodes = workload::plan_nodes(&workload.plan().await?);
-    let target = Target::new(&config.target).map_err(anyhow::Error::from)?;
-
-    let toxic = match &config.proxy {
-        Some(p) => Some(proxy::LatencyToxic::apply(p).await?),
-        None => None,
-    };
-    let result = measure_all(config, &workload, &target, plan_nodes).await;
-    // Remove the toxic whatever happened; report the first error.
-    let cleared = match toxic {
-        Some(toxic) => toxic.clear().await,
-        None => Ok(()),
-    };
-    let report = result?;
-    cleared?;
+    let session = Session::open(config).await?;
+    let runs = session.measure(RunOptions::default()).await;
+    let report = runs.map(|runs| session.report(runs));
+    // Clear the proxy whatever happened; report the first error.
+    let closed = session.close().await;
+    let report = report?;
+    closed?;
     Ok(report)
 }
 
-async fn measure_all(config: &Config, workload: &Workload, target: &Target, plan_nodes: usize) -> Result<Report, LabError> {
-    let samples = probe_rtt(target).await?;
-    let export_rtt_ms = Stats::of(&samples).median;
-    let latency_ms = config.injected_latency().as_millis() as u64;
+/// How a run drops the plan's last reference.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DropOn {
+    /// On the calling thread, a runtime worker: issue #27's program.
+    #[default]
+    Caller,
+    /// Handed to `spawn_blocking`, the reporter's workaround: the caller
+    /// returns, a blocking-pool thread pays the exports.
+    BlockingThread,
+}
 
-    let mut runs = Vec::new();
-    // Interleave processors within each repetition so that slow drift of
-    // the machine or the network spreads evenly over them.
-    for repeat in 0..config.repeat {
-        for &kind in &config.processors {
-            let mut run = run_once(workload, target, kind, repeat, latency_ms, export_rtt_ms).await?;
-            if let (Some(jaeger), Some(trace_id)) = (&config.jaeger, &run.trace_id) {
-                let found = jaeger::count_trace_spans(jaeger, trace_id, run.spans_total).await?;
-                run.spans_in_backend = Some(found.children);
-                run.trace_url = Some(jaeger::trace_url(jaeger, trace_id));
+/// What a scenario may vary about a run; the default is the lab's run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    pub drop_on: DropOn,
+    /// `BatchSpanProcessor` queue size; `None` keeps the SDK default (and
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`).
+    pub max_queue_size: Option<usize>,
+}
+
+/// What every measurement of one lab invocation shares: the workload, the
+/// export target and its warm channel, the probed round trip, and the proxy
+/// the lab controls. Scenarios measure several times in one session,
+/// changing the proxy in between.
+pub struct Session {
+    config: Config,
+    workload: Workload,
+    target: Target,
+    plan_nodes: usize,
+    rtt_samples: Vec<f64>,
+    proxy: Option<proxy::ProxyControl>,
+}
+
+impl Session {
+    /// Plans the query (so a bad one fails before any network), connects the
+    /// target, puts the configured latency on the proxy, probes the round
+    /// trip.
+    pub async fn open(config: &Config) -> Result<Session, LabError> {
+        let workload = Workload::new(config.query.clone())?;
+        // A plan that is never executed opens no spans.
+        let plan_nodes = workload::plan_nodes(&workload.plan().await?);
+        let target = Target::new(&config.target).map_err(anyhow::Error::from)?;
+        let proxy = match &config.proxy {
+            Some(p) => Some(proxy::ProxyControl::take(p).await?),
+            None => None,
+        };
+        // From here on, dropping `session` on an error resets the proxy.
+        let mut session = Session { config: config.clone(), workload, target, plan_nodes, rtt_samples: Vec::new(), proxy };
+        if let Some(proxy) = &session.proxy {
+            proxy.set(proxy::Fault::None).await?;
+        }
+        session.rtt_samples = probe_rtt(&session.target).await?;
+        Ok(session)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn workload(&self) -> &Workload {
+        &self.workload
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The proxy the lab controls, when `--toxiproxy-url` was given.
+    pub fn proxy(&self) -> Option<&proxy::ProxyControl> {
+        self.proxy.as_ref()
+    }
+
+    pub fn export_rtt_ms(&self) -> f64 {
+        Stats::of(&self.rtt_samples).median
+    }
+
+    /// `config.repeat` rounds of one run per processor, each checked in
+    /// Jaeger when a backend is configured.
+    pub async fn measure(&self, options: RunOptions) -> Result<Vec<Run>, LabError> {
+        let latency_ms = self.config.injected_latency().as_millis() as u64;
+        let mut runs = Vec::new();
+        // Interleave processors within each repetition so that slow drift of
+        // the machine or the network spreads evenly over them.
+        for repeat in 0..self.config.repeat {
+            for &kind in &self.config.processors {
+                let mut run =
+                    run_once(&self.workload, &self.target, kind, repeat, latency_ms, self.export_rtt_ms(), options).await?;
+                self.check_backend(&mut run).await?;
+                runs.push(run);
             }
-            runs.push(run);
+        }
+        Ok(runs)
+    }
+
+    /// Fills `spans_in_backend` and `trace_url` from Jaeger, waiting for as
+    /// many spans as were exported successfully.
+    pub async fn check_backend(&self, run: &mut Run) -> Result<(), LabError> {
+        if let (Some(jaeger), Some(trace_id)) = (&self.config.jaeger, &run.trace_id) {
+            let found = jaeger::count_trace_spans(jaeger, trace_id, run.spans_total).await?;
+            run.spans_in_backend = Some(found.children);
+            run.trace_url = Some(jaeger::trace_url(jaeger, trace_id));
+        }
+        Ok(())
+    }
+
+    /// The report of `runs` measured in this session.
+    pub fn report(&self, runs: Vec<Run>) -> Report {
+        let config = &self.config;
+        Report {
+            lab: LabInfo {
+                version: versions::DROP_LAB,
+                datafusion: versions::DATAFUSION,
+                datafusion_tracing: versions::DATAFUSION_TRACING,
+                opentelemetry_sdk: versions::OPENTELEMETRY_SDK,
+                tracing_opentelemetry: versions::TRACING_OPENTELEMETRY,
+                target_partitions: workload::TARGET_PARTITIONS,
+            },
+            query: QueryInfo {
+                name: config.query.name().to_owned(),
+                sql: config.query.sql().to_owned(),
+                plan_nodes: self.plan_nodes,
+            },
+            target: TargetInfo {
+                kind: config.target.kind(),
+                endpoint: match &config.target {
+                    TargetConfig::Otlp { endpoint, .. } => Some(endpoint.to_string()),
+                    TargetConfig::Simulated { .. } => None,
+                },
+                timeout_ms: match &config.target {
+                    TargetConfig::Otlp { timeout, .. } => Some(timeout.as_millis() as u64),
+                    TargetConfig::Simulated { .. } => None,
+                },
+                latency_ms: config.injected_latency().as_millis() as u64,
+                latency_injected_by: match (&config.target, &config.proxy) {
+                    (TargetConfig::Simulated { .. }, _) => "simulated".to_owned(),
+                    (TargetConfig::Otlp { .. }, Some(p)) => format!("toxiproxy:{}/{}", p.proxy, proxy::LATENCY_STREAM),
+                    (TargetConfig::Otlp { .. }, None) => "none".to_owned(),
+                },
+                export_rtt_ms: self.export_rtt_ms(),
+                export_rtt_samples_ms: self.rtt_samples.clone(),
+            },
+            backend: config.jaeger.as_ref().map(|j| BackendInfo {
+                kind: "jaeger",
+                api: j.api.to_string(),
+                ui: j.ui.clone(),
+                search_url: jaeger::search_url(j),
+            }),
+            summary: summarise(&config.processors, &runs),
+            runs,
         }
     }
 
-    Ok(Report {
-        lab: LabInfo {
-            version: versions::DROP_LAB,
-            datafusion: versions::DATAFUSION,
-            datafusion_tracing: versions::DATAFUSION_TRACING,
-            opentelemetry_sdk: versions::OPENTELEMETRY_SDK,
-            tracing_opentelemetry: versions::TRACING_OPENTELEMETRY,
-            target_partitions: workload::TARGET_PARTITIONS,
-        },
-        query: QueryInfo {
-            name: config.query.name().to_owned(),
-            sql: config.query.sql().to_owned(),
-            plan_nodes,
-        },
-        target: TargetInfo {
-            kind: config.target.kind(),
-            endpoint: match &config.target {
-                TargetConfig::Otlp { endpoint, .. } => Some(endpoint.to_string()),
-                TargetConfig::Simulated { .. } => None,
-            },
-            timeout_ms: match &config.target {
-                TargetConfig::Otlp { timeout, .. } => Some(timeout.as_millis() as u64),
-                TargetConfig::Simulated { .. } => None,
-            },
-            latency_ms,
-            latency_injected_by: match (&config.target, &config.proxy) {
-                (TargetConfig::Simulated { .. }, _) => "simulated".to_owned(),
-                (TargetConfig::Otlp { .. }, Some(p)) => format!("toxiproxy:{}/{}", p.proxy, proxy::LATENCY_STREAM),
-                (TargetConfig::Otlp { .. }, None) => "none".to_owned(),
-            },
-            export_rtt_ms,
-            export_rtt_samples_ms: samples,
-        },
-        backend: config.jaeger.as_ref().map(|j| BackendInfo {
-            kind: "jaeger",
-            api: j.api.to_string(),
-            ui: j.ui.clone(),
-            search_url: jaeger::search_url(j),
-        }),
-        summary: summarise(&config.processors, &runs),
-        runs,
-    })
+    /// Removes the lab's toxics and re-enables the proxy.
+    pub async fn close(mut self) -> Result<(), LabError> {
+        match self.proxy.take() {
+            Some(proxy) => proxy.clear().await,
+            None => Ok(()),
+        }
+    }
 }
 
 /// Measures the target's export round trip: the time a `SimpleSpanProcessor`
@@ -309,11 +422,13 @@ pub async fn run_once(
     repeat: u32,
     latency_ms: u64,
     export_rtt_ms: f64,
+    options: RunOptions,
 ) -> Result<Run, LabError> {
     let _serial = RUN_LOCK.lock().await;
     let counts = Arc::new(ExportCounts::default());
     let tally = Arc::new(telemetry::SpanTally::default());
-    let provider = telemetry::provider(kind, &tally, || target.exporter(Arc::clone(&counts)))?;
+    let provider =
+        telemetry::provider(kind, &tally, options.max_queue_size, || target.exporter(Arc::clone(&counts)))?;
     telemetry::install(provider.as_ref());
 
     let root = tracing::info_span!(
@@ -324,58 +439,144 @@ pub async fn run_once(
         datafusion_tracing = versions::DATAFUSION_TRACING,
         repeat,
     );
+    let ticker = Ticker::start();
+    let measured = execute_and_drop(workload, &root, options.drop_on).await;
+    let stall = ticker.stop().await;
+    drop(root);
+    telemetry::install(None);
+    let flush = shutdown(provider).await?;
+    let timed = measured?;
 
-    let executed = async {
+    let spans = counts.exported_children();
+    let spans_ended = tally.ended_children();
+    Ok(Run {
+        processor: kind,
+        repeat,
+        latency_ms,
+        export_rtt_ms,
+        drop_on: options.drop_on,
+        spans,
+        spans_total: counts.exported(),
+        spans_ended,
+        export_errors: counts.failed(),
+        export_calls: counts.calls(),
+        execute_ms: ms(timed.execute),
+        drop_ms: ms(timed.drop),
+        drop_thread_ms: timed.drop_thread.map(ms),
+        predicted_drop_ms: match kind {
+            ProcessorKind::Simple => spans_ended as f64 * export_rtt_ms,
+            ProcessorKind::Batch | ProcessorKind::None => 0.0,
+        },
+        flush_ms: ms(flush),
+        export_blocked_ms: ms(counts.blocked()),
+        span_bytes: counts.average_span_bytes(),
+        stall_ms: ms(stall),
+        spans_in_backend: None,
+        trace_id: tally.root_trace_id(),
+        trace_url: None,
+        rows: timed.rows,
+    })
+}
+
+/// What [`execute_and_drop`] timed.
+pub(crate) struct Timed {
+    rows: usize,
+    execute: Duration,
+    /// How long the caller waited for the drop.
+    drop: Duration,
+    /// With [`DropOn::BlockingThread`]: how long that thread was busy.
+    drop_thread: Option<Duration>,
+}
+
+/// Plans and executes inside `root`, then drops the plan's last reference
+/// as `drop_on` says.
+pub(crate) async fn execute_and_drop(workload: &Workload, root: &tracing::Span, drop_on: DropOn) -> Result<Timed, LabError> {
+    let (plan, rows, execute) = async {
         let plan = workload.plan().await?;
         let start = Instant::now();
         let rows = workload::execute(Arc::clone(&plan), workload.task_ctx()).await?;
         Ok::<_, LabError>((plan, rows, start.elapsed()))
     }
     .instrument(root.clone())
-    .await;
+    .await?;
 
-    let measured = executed.and_then(|(plan, rows, execute)| {
-        // Only the last reference closes the node spans; a second one would
-        // make the timed drop measure nothing.
-        if Arc::strong_count(&plan) != 1 {
-            return Err(anyhow::anyhow!("the plan is still shared after execution; its drop would not close its spans").into());
+    // Only the last reference closes the node spans; a second one would
+    // make the timed drop measure nothing.
+    if Arc::strong_count(&plan) != 1 {
+        return Err(anyhow::anyhow!("the plan is still shared after execution; its drop would not close its spans").into());
+    }
+    // The drop happens inside the root span: tracing-opentelemetry ends a
+    // span at its last *exit*, not at its close, so the node spans' end
+    // times in Jaeger show when their streams finished, and only the root
+    // span, entered here, can show how long the drop held its thread.
+    let drop_in_root = {
+        let root = root.clone();
+        move || {
+            let start = Instant::now();
+            root.in_scope(|| {
+                tracing::info!(target: "drop_lab", "dropping the plan: its node spans close now");
+                drop(plan);
+            });
+            start.elapsed()
         }
-        let start = Instant::now();
-        drop(plan);
-        Ok((rows, execute, start.elapsed()))
-    });
-    drop(root);
-    telemetry::install(None);
-    let flush = shutdown(provider).await?;
-    let (rows, execute, dropped) = measured?;
+    };
+    let (drop, drop_thread) = match drop_on {
+        DropOn::Caller => (drop_in_root(), None),
+        DropOn::BlockingThread => {
+            let start = Instant::now();
+            let busy = tokio::task::spawn_blocking(drop_in_root);
+            // The caller's cost is the hand-off; the thread's is awaited
+            // only to report it.
+            let caller = start.elapsed();
+            (caller, Some(busy.await.map_err(anyhow::Error::from)?))
+        }
+    };
+    Ok(Timed { rows, execute, drop, drop_thread })
+}
 
-    let spans = counts.exported_children();
-    Ok(Run {
-        processor: kind,
-        repeat,
-        latency_ms,
-        export_rtt_ms,
-        spans,
-        spans_total: counts.exported(),
-        export_errors: counts.failed(),
-        export_calls: counts.calls(),
-        execute_ms: ms(execute),
-        drop_ms: ms(dropped),
-        predicted_drop_ms: match kind {
-            ProcessorKind::Simple => spans as f64 * export_rtt_ms,
-            ProcessorKind::Batch | ProcessorKind::None => 0.0,
-        },
-        flush_ms: ms(flush),
-        spans_in_backend: None,
-        trace_id: tally.root_trace_id(),
-        trace_url: None,
-        rows,
-    })
+/// A task on the run's own runtime that wakes every [`TICK`] and records
+/// how late it woke: the longest time the runtime could not run other work
+/// while the run executed and dropped its plan. On a multi-thread runtime an
+/// idle worker picks the ticker up while another is blocked; on a
+/// current-thread runtime (the seed's) nobody can.
+struct Ticker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Duration>,
+}
+
+/// The ticker's period.
+pub const TICK: Duration = Duration::from_millis(1);
+
+impl Ticker {
+    fn start() -> Ticker {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let mut worst = Duration::ZERO;
+            loop {
+                let asked = Instant::now();
+                tokio::select! {
+                    () = tokio::time::sleep(TICK) => {}
+                    // A tick still pending when the stop arrives counts
+                    // too: on a runtime that was blocked it is the one that
+                    // measured the stall, and its timer may not have fired.
+                    _ = &mut stopped => return worst.max(asked.elapsed().saturating_sub(TICK)),
+                }
+                worst = worst.max(asked.elapsed().saturating_sub(TICK));
+            }
+        });
+        Ticker { stop, task }
+    }
+
+    /// Stops the ticker and returns its worst lateness.
+    async fn stop(self) -> Duration {
+        let _ = self.stop.send(());
+        self.task.await.unwrap_or_default()
+    }
 }
 
 /// Shuts a provider down on a blocking thread (a Batch shutdown waits for
 /// its exporter thread) and returns how long it took.
-async fn shutdown(provider: Option<SdkTracerProvider>) -> anyhow::Result<Duration> {
+pub(crate) async fn shutdown(provider: Option<SdkTracerProvider>) -> anyhow::Result<Duration> {
     let Some(provider) = provider else { return Ok(Duration::ZERO) };
     let start = Instant::now();
     tokio::task::spawn_blocking(move || provider.shutdown()).await??;
@@ -423,7 +624,14 @@ mod tests {
 
     #[test]
     fn median_of_odd_and_even_counts() {
-        assert_eq!(Stats::of(&[3.0, 1.0, 2.0]), Stats { median: 2.0, min: 1.0, max: 3.0 });
-        assert_eq!(Stats::of(&[4.0, 1.0, 2.0, 3.0]), Stats { median: 2.5, min: 1.0, max: 4.0 });
+        assert_eq!(Stats::of(&[3.0, 1.0, 2.0]), Stats { median: 2.0, p95: 3.0, min: 1.0, max: 3.0 });
+        assert_eq!(Stats::of(&[4.0, 1.0, 2.0, 3.0]), Stats { median: 2.5, p95: 4.0, min: 1.0, max: 4.0 });
+    }
+
+    #[test]
+    fn p95_is_the_nearest_rank() {
+        let values: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(Stats::of(&values).p95, 19.0, "19 of 20 values are at or below 19");
+        assert_eq!(Stats::of(&[5.0]).p95, 5.0);
     }
 }

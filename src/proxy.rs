@@ -8,6 +8,10 @@
 //! chunk relative to its own arrival, not cumulatively, so a response split
 //! in several frames still costs N once.
 //!
+//! The failure-mode scenarios put a [`Fault`] on top: jitter on the same
+//! toxic, a black hole or a bandwidth limit on the **upstream** stream (the
+//! lab's requests), or the whole proxy disabled.
+//!
 //! `toxiproxy_rust` is a blocking client (blocking `reqwest`, which must not
 //! run on an async runtime thread), and it panics on transport errors, so
 //! every call here runs on a blocking thread and panics are caught and turned
@@ -21,33 +25,77 @@ use std::{
     time::{Duration, Instant},
 };
 
-use toxiproxy_rust::client::Client;
+use toxiproxy_rust::{client::Client, proxy::Proxy};
 
 use crate::{LabError, config::ConfigError, config::ProxyConfig};
 
 /// The stream the latency toxic sits on (see the module docs).
 pub const LATENCY_STREAM: &str = "downstream";
+/// The stream that carries the lab's export requests to the collector:
+/// where a black hole or a bandwidth limit bites.
+pub const REQUEST_STREAM: &str = "upstream";
 /// How long the lab waits for the Toxiproxy API to accept connections.
 const API_WAIT: Duration = Duration::from_secs(15);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// A latency toxic the lab installed. Call [`LatencyToxic::clear`]; if it is
-/// dropped without, the proxy is reset from the destructor.
+/// What the proxy does to the OTLP stream, on top of the configured latency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Nothing more: latency only.
+    None,
+    /// The latency varies by up to this many ms either way.
+    Jitter(u32),
+    /// Requests are swallowed and the connection held open (a `timeout`
+    /// toxic with timeout 0 on the request stream): the collector is there
+    /// but never answers.
+    BlackHole,
+    /// The proxy is disabled: connections are refused.
+    Refused,
+    /// The request stream is limited to this many KB/s.
+    Bandwidth(u32),
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::None => f.write_str("none"),
+            Fault::Jitter(ms) => write!(f, "jitter +/-{ms} ms"),
+            Fault::BlackHole => write!(f, "black hole ({REQUEST_STREAM} timeout toxic, timeout 0)"),
+            Fault::Refused => f.write_str("refused (proxy disabled)"),
+            Fault::Bandwidth(kbps) => write!(f, "bandwidth {kbps} KB/s on {REQUEST_STREAM}"),
+        }
+    }
+}
+
+/// The proxy, while the lab may have changed it. [`ProxyControl::clear`]
+/// resets it; if it is dropped without, the destructor does.
 #[derive(Debug)]
-pub struct LatencyToxic {
+pub struct ProxyControl {
     config: Option<ProxyConfig>,
 }
 
-impl LatencyToxic {
-    /// Resets the proxy and, for a latency above zero, adds the toxic.
-    pub async fn apply(config: &ProxyConfig) -> Result<LatencyToxic, LabError> {
+impl ProxyControl {
+    /// Waits for the API and resets the proxy (toxics removed, enabled), so
+    /// a leftover from an earlier run never gets in the way.
+    pub async fn take(config: &ProxyConfig) -> Result<ProxyControl, LabError> {
         let owned = config.clone();
         blocking(move || reset(&owned).map(|_| ())).await?;
-        // From here on something may be installed: the guard owns cleanup.
-        let toxic = LatencyToxic { config: Some(config.clone()) };
-        let owned = config.clone();
-        blocking(move || add_latency(&owned)).await?;
-        Ok(toxic)
+        Ok(ProxyControl { config: Some(config.clone()) })
+    }
+
+    fn config(&self) -> &ProxyConfig {
+        self.config.as_ref().expect("present until cleared")
+    }
+
+    /// Resets the proxy, then puts the configured latency and `fault` on it,
+    /// and checks that Toxiproxy really installed them.
+    pub async fn set(&self, fault: Fault) -> Result<(), LabError> {
+        let config = self.config().clone();
+        blocking(move || {
+            let proxy = reset(&config)?;
+            apply(&config, &proxy, fault)
+        })
+        .await
     }
 
     /// Removes the lab's toxics and re-enables the proxy.
@@ -57,7 +105,7 @@ impl LatencyToxic {
     }
 }
 
-impl Drop for LatencyToxic {
+impl Drop for ProxyControl {
     fn drop(&mut self) {
         if let Some(config) = self.config.take() {
             // Last resort on an early return or a panic: a plain thread may
@@ -101,7 +149,7 @@ fn wait_for_api(api: SocketAddr) -> Result<(), ConfigError> {
     }
 }
 
-fn reset(config: &ProxyConfig) -> Result<toxiproxy_rust::proxy::Proxy, ConfigError> {
+fn reset(config: &ProxyConfig) -> Result<Proxy, ConfigError> {
     wait_for_api(config.api)?;
     let client = Client::new(config.api);
     client.find_and_reset_proxy(&config.proxy).map_err(|e| {
@@ -110,27 +158,49 @@ fn reset(config: &ProxyConfig) -> Result<toxiproxy_rust::proxy::Proxy, ConfigErr
     })
 }
 
-fn add_latency(config: &ProxyConfig) -> Result<(), ConfigError> {
-    let proxy = Client::new(config.api).find_proxy(&config.proxy).map_err(|e| ConfigError::new("--proxy", e))?;
+fn apply(config: &ProxyConfig, proxy: &Proxy, fault: Fault) -> Result<(), ConfigError> {
     let latency_ms = config.latency.as_millis() as u32;
-    if latency_ms == 0 {
-        return Ok(());
+    let jitter_ms = match fault {
+        Fault::Jitter(ms) => ms,
+        _ => 0,
+    };
+    // (type, stream, attribute checked after creation)
+    let mut wanted: Vec<(&str, &str, &str, u32)> = Vec::new();
+    if latency_ms > 0 || jitter_ms > 0 {
+        proxy.with_latency(LATENCY_STREAM.to_owned(), latency_ms, jitter_ms, 1.0);
+        wanted.push(("latency", LATENCY_STREAM, "latency", latency_ms));
     }
-    proxy.with_latency(LATENCY_STREAM.to_owned(), latency_ms, 0, 1.0);
+    match fault {
+        Fault::None | Fault::Jitter(_) => {}
+        Fault::BlackHole => {
+            proxy.with_timeout(REQUEST_STREAM.to_owned(), 0, 1.0);
+            wanted.push(("timeout", REQUEST_STREAM, "timeout", 0));
+        }
+        Fault::Bandwidth(kbps) => {
+            proxy.with_bandwidth(REQUEST_STREAM.to_owned(), kbps, 1.0);
+            wanted.push(("bandwidth", REQUEST_STREAM, "rate", kbps));
+        }
+        Fault::Refused => {
+            proxy
+                .disable()
+                .map_err(|e| ConfigError::new("--toxiproxy-url", format!("cannot disable proxy '{}': {e}", config.proxy)))?;
+        }
+    }
     // The client ignores the HTTP status of a toxic creation: check that
-    // the toxic is really there, with our latency.
+    // every toxic is really there, with our values.
     let toxics = proxy
         .toxics()
         .map_err(|e| ConfigError::new("--toxiproxy-url", format!("cannot list toxics: {e}")))?;
-    let installed = toxics.iter().any(|t| {
-        t.r#type == "latency" && t.stream == LATENCY_STREAM && t.attributes.get("latency") == Some(&latency_ms)
-    });
-    if installed {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
-            "--latency-ms",
-            format!("Toxiproxy did not install a {latency_ms} ms latency toxic on '{}'", config.proxy),
-        ))
+    for (kind, stream, attribute, value) in wanted {
+        let installed = toxics
+            .iter()
+            .any(|t| t.r#type == kind && t.stream == stream && t.attributes.get(attribute) == Some(&value));
+        if !installed {
+            return Err(ConfigError::new(
+                "--toxiproxy-url",
+                format!("Toxiproxy did not install the {kind} toxic ({attribute} {value}) on '{}'", config.proxy),
+            ));
+        }
     }
+    Ok(())
 }

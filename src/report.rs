@@ -41,11 +41,11 @@ pub fn render_table(report: &Report) -> String {
     out.push('\n');
 
     let header = ["processor", "spans", "execute ms", "drop ms", "predicted drop ms", "flush ms", "in backend"];
-    let rows: Vec<[String; 7]> = report
+    let rows: Vec<Vec<String>> = report
         .summary
         .iter()
         .map(|s| {
-            [
+            vec![
                 s.processor.to_string(),
                 s.spans.to_string(),
                 stat_cell(&s.execute_ms, s.runs),
@@ -56,25 +56,7 @@ pub fn render_table(report: &Report) -> String {
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
-        .collect();
-    let line = |cells: &[&str]| {
-        let mut l = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i == 0 {
-                let _ = write!(l, "{cell:<w$}", w = widths[0]);
-            } else {
-                let _ = write!(l, "  {cell:>w$}", w = widths[i]);
-            }
-        }
-        l.trim_end().to_owned()
-    };
-    let _ = writeln!(out, "{}", line(&header));
-    for row in &rows {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        let _ = writeln!(out, "{}", line(&cells));
-    }
+    out.push_str(&render_grid(&header, &rows));
 
     for s in &report.summary {
         if let Some(ratio) = &s.drop_to_predicted {
@@ -110,6 +92,31 @@ pub fn render_table(report: &Report) -> String {
     out
 }
 
+/// A text table: the first column left-aligned, the others right-aligned,
+/// two spaces apart, no trailing blanks.
+pub fn render_grid<S: AsRef<str>>(header: &[S], rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(String::len).chain([header[i].as_ref().len()]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut l = String::new();
+        for (i, cell) in cells.enumerate() {
+            if i == 0 {
+                let _ = write!(l, "{cell:<w$}", w = widths[0]);
+            } else {
+                let _ = write!(l, "  {cell:>w$}", w = widths[i]);
+            }
+        }
+        l.trim_end().to_owned()
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", line(&mut header.iter().map(AsRef::as_ref)));
+    for row in rows {
+        let _ = writeln!(out, "{}", line(&mut row.iter().map(String::as_str)));
+    }
+    out
+}
+
 fn stat_cell(stats: &Stats, runs: usize) -> String {
     if runs > 1 {
         format!("{:.1} [{:.1}-{:.1}]", stats.median, stats.min, stats.max)
@@ -134,14 +141,14 @@ fn backend_cell(report: &Report, summary: &Summary) -> String {
     let found: usize = runs.iter().filter_map(|r| r.spans_in_backend).sum();
     let exported: usize = runs.iter().map(|r| r.spans).sum();
     if found == exported {
-        found.to_string()
+        format!("{found}/{exported}")
     } else {
-        format!("{found} of {exported} MISSING")
+        format!("{found}/{exported} MISSING")
     }
 }
 
 /// Writes the report as pretty JSON.
-pub fn write_json(report: &Report, path: &Path) -> Result<(), LabError> {
+pub fn write_json(report: &impl serde::Serialize, path: &Path) -> Result<(), LabError> {
     let fail = |e: &dyn std::fmt::Display| ConfigError::new("--json", format!("cannot write '{}': {e}", path.display()));
     let file = File::create(path).map_err(|e| fail(&e))?;
     serde_json::to_writer_pretty(BufWriter::new(file), report).map_err(|e| fail(&e))?;

@@ -31,7 +31,7 @@ use opentelemetry::{
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
-    trace::{BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, SimpleSpanProcessor, Span, SpanData, SpanProcessor},
+    trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, SimpleSpanProcessor, Span, SpanData, SpanProcessor},
 };
 use tracing::level_filters::LevelFilter;
 use tracing_opentelemetry::OpenTelemetryLayer;
@@ -93,6 +93,7 @@ pub fn resource(service_name: &'static str) -> Resource {
 pub fn provider(
     kind: ProcessorKind,
     tally: &Arc<SpanTally>,
+    max_queue_size: Option<usize>,
     exporter: impl FnOnce() -> anyhow::Result<LabExporter>,
 ) -> anyhow::Result<Option<SdkTracerProvider>> {
     let builder = SdkTracerProvider::builder()
@@ -102,7 +103,15 @@ pub fn provider(
     let provider = match kind {
         ProcessorKind::None => return Ok(None),
         ProcessorKind::Simple => builder.with_span_processor(SimpleSpanProcessor::new(exporter()?)),
-        ProcessorKind::Batch => builder.with_span_processor(BatchSpanProcessor::builder(exporter()?).build()),
+        ProcessorKind::Batch => {
+            // BatchConfigBuilder::default() reads the OTEL_BSP_* variables.
+            let mut config = BatchConfigBuilder::default();
+            if let Some(size) = max_queue_size {
+                // build() caps the export batch size at the queue size.
+                config = config.with_max_queue_size(size);
+            }
+            builder.with_span_processor(BatchSpanProcessor::builder(exporter()?).with_batch_config(config.build()).build())
+        }
     };
     Ok(Some(provider.build()))
 }
@@ -114,7 +123,7 @@ pub fn provider(
 #[derive(Debug, Default)]
 pub struct SpanTally {
     ended: AtomicUsize,
-    root_trace_id: Mutex<Option<TraceId>>,
+    root_trace_ids: Mutex<Vec<TraceId>>,
 }
 
 impl SpanTally {
@@ -123,9 +132,19 @@ impl SpanTally {
         self.ended.load(Ordering::Relaxed)
     }
 
+    /// Spans that ended with a parent: the plans' node spans.
+    pub fn ended_children(&self) -> usize {
+        self.ended() - self.root_trace_ids.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// The trace id of the last root span that ended, as lowercase hex.
     pub fn root_trace_id(&self) -> Option<String> {
-        self.root_trace_id.lock().unwrap_or_else(|p| p.into_inner()).map(|id| id.to_string())
+        self.root_trace_ids().pop()
+    }
+
+    /// The trace ids of every root span that ended, in order.
+    pub fn root_trace_ids(&self) -> Vec<String> {
+        self.root_trace_ids.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|id| id.to_string()).collect()
     }
 }
 
@@ -141,7 +160,7 @@ impl SpanProcessor for TallyProcessor {
     fn on_end(&self, span: SpanData) {
         self.0.ended.fetch_add(1, Ordering::Relaxed);
         if span.parent_span_id == SpanId::INVALID {
-            *self.0.root_trace_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(span.span_context.trace_id());
+            self.0.root_trace_ids.lock().unwrap_or_else(|p| p.into_inner()).push(span.span_context.trace_id());
         }
     }
 

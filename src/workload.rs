@@ -48,12 +48,15 @@ pub static QUERIES: &[NamedQuery] = &[
     },
     NamedQuery {
         name: "join",
-        about: "orders joined to customers, grouped by region and segment, ordered by revenue",
-        sql: "SELECT c.region, c.segment, count(*) AS orders, sum(o.amount) AS revenue \
+        about: "orders joined to customers, grouped by region and segment, HAVING, top 10 by revenue",
+        sql: "SELECT c.region, c.segment, count(*) AS orders, sum(o.amount) AS revenue, \
+                count(DISTINCT o.day) AS active_days \
               FROM orders o JOIN customers c ON o.customer_id = c.customer_id \
-              WHERE o.status = 'shipped' \
+              WHERE o.status = 'shipped' AND c.segment <> 'online' \
               GROUP BY c.region, c.segment \
-              ORDER BY revenue DESC",
+              HAVING sum(o.amount) > 0 \
+              ORDER BY revenue DESC \
+              LIMIT 10",
     },
     NamedQuery {
         name: "report",
@@ -107,9 +110,16 @@ pub struct Workload {
 
 impl Workload {
     pub fn new(query: QuerySpec) -> Result<Workload, anyhow::Error> {
+        Self::with_preview(query, 0)
+    }
+
+    /// A workload whose node spans also record a preview of their first
+    /// `preview_rows` output rows (datafusion-tracing's batch preview, a
+    /// pretty-printed table in one span field): the way to make spans large.
+    pub fn with_preview(query: QuerySpec, preview_rows: usize) -> Result<Workload, anyhow::Error> {
         // The seed's options: one span per node, with the node's metrics.
         let rule = instrument_with_info_spans!(
-            options: InstrumentationOptions { record_metrics: true, ..Default::default() }
+            options: InstrumentationOptions { record_metrics: true, preview_limit: preview_rows, ..Default::default() }
         );
         let state = SessionStateBuilder::new()
             .with_config(SessionConfig::new().with_target_partitions(TARGET_PARTITIONS))

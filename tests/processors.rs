@@ -11,7 +11,7 @@ use common::{config, ms, over_grpc};
 use drop_lab::{
     config::{ProcessorKind, QuerySpec},
     export::Target,
-    measure::{self, experiment, run_once},
+    measure::{self, RunOptions, experiment, run_once},
     receiver::Receiver,
     workload::{self, Workload},
 };
@@ -67,7 +67,7 @@ async fn no_processor_exports_nothing() {
     let target = Target::new(&over_grpc(&receiver)).unwrap();
     let workload = Workload::new(QuerySpec::Named(workload::find_query("seed").unwrap())).unwrap();
 
-    let run = run_once(&workload, &target, ProcessorKind::None, 0, 0, 0.0).await.unwrap();
+    let run = run_once(&workload, &target, ProcessorKind::None, 0, 0, 0.0, RunOptions::default()).await.unwrap();
 
     assert_eq!((run.spans, run.spans_total, run.export_calls), (0, 0, 0));
     assert_eq!(run.trace_id, None);

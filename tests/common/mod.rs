@@ -20,6 +20,7 @@ pub fn config(query: &str, processors: &[ProcessorKind], target: TargetConfig) -
         proxy: None,
         jaeger: None,
         json: None,
+        scenario: None,
     }
 }
 
