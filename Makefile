@@ -12,8 +12,13 @@ latency ?= 100
 query   ?= seed
 repeat  ?= 3
 processors ?= none,simple,batch
+# make scenario: which one, and the export timeout (short, so an outage
+# demo stays bounded).
+name    ?=
+timeout ?= 500
 # The JSON lands in results/$(RESULT_NAME).json.
 RESULT_NAME ?= $(query)-$(latency)ms
+SCENARIO_RESULT ?= scenario-$(name)-$(query)-$(latency)ms
 
 # Bad values stop here, with one line, before anything starts.
 ifeq ($(shell [[ '$(latency)' =~ ^[0-9]{1,5}$$ ]] && (( 10#$(latency) <= 60000 )) && echo ok),)
@@ -29,6 +34,16 @@ $(error query=$(query): unknown query; the named queries are: $(QUERIES))
 endif
 ifneq ($(shell [[ '$(processors)' =~ ^(none|simple|batch)(,(none|simple|batch))*$$ ]] && echo ok),ok)
 $(error processors=$(processors): must be a comma-separated list of none, simple, batch)
+endif
+ifeq ($(shell [[ '$(timeout)' =~ ^[0-9]{1,5}$$ ]] && (( 10#$(timeout) >= 1 && 10#$(timeout) <= 60000 )) && echo ok),)
+$(error timeout=$(timeout): must be a whole number of milliseconds from 1 to 60000)
+endif
+# The scenarios, read from the lab's source like the queries.
+SCENARIO_LINES := $(shell sed -n 's/^ *(Scenario::[A-Za-z]*, "\([a-z]*\)", "\(.*\)"),$$/\1/p' src/scenario.rs)
+ifneq ($(filter scenario,$(MAKECMDGOALS)),)
+ifeq ($(filter $(name),$(SCENARIO_LINES)),)
+$(error name=$(name): unknown scenario; the scenarios are: $(SCENARIO_LINES))
+endif
 endif
 
 # --- Docker -----------------------------------------------------------------
@@ -62,11 +77,13 @@ export LAB_GID := $(shell id -g)
 endif
 HEALTH_WAIT ?= 120
 
-.PHONY: help lab ui logs down test images e2e docker-up docker-down services
+.PHONY: help lab scenario ui logs down test images e2e docker-up docker-down services
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  variables: latency=$(latency) (ms)  query=$(query) ($(QUERIES))  repeat=$(repeat)  processors=$(processors)"
+	@echo "  scenarios (make scenario name=NAME [timeout=MS]):"
+	@sed -n 's/^ *(Scenario::[A-Za-z]*, "\([a-z]*\)", "\(.*\)"),$$/    \1: \2/p' src/scenario.rs
 
 lab: services ## Run the lab in the stack (latency=MS, query=NAME, repeat=N, processors=LIST)
 	@mkdir -p results
@@ -75,6 +92,13 @@ lab: services ## Run the lab in the stack (latency=MS, query=NAME, repeat=N, pro
 	LATENCY_MS=$(latency) QUERY=$(query) REPEAT=$(repeat) PROCESSORS=$(processors) \
 	  RESULT_NAME=$(RESULT_NAME) $(COMPOSE) run --rm -T lab
 	@echo "Jaeger UI: http://localhost:$(JAEGER_UI_PORT)  (make ui, make down)"
+
+scenario: services ## Run a failure-mode scenario in the stack (name=NAME, timeout=MS; see below)
+	@mkdir -p results
+	@if [[ $$(id -u) == 0 ]]; then chown $(LAB_UID):$(LAB_GID) results; fi
+	$(COMPOSE) build lab
+	LATENCY_MS=$(latency) QUERY=$(query) REPEAT=$(repeat) PROCESSORS=$(processors) \
+	  SCENARIO=$(name) OTLP_TIMEOUT_MS=$(timeout) RESULT_NAME=$(SCENARIO_RESULT) $(COMPOSE) run --rm -T lab
 
 services: ## Start Jaeger and Toxiproxy (reused when already running) and wait until healthy
 	$(COMPOSE) up -d jaeger toxiproxy

@@ -7,14 +7,17 @@
 # 3. for each latency and query: `make lab` — the same Makefile target, compose
 #    file and Dockerfile a user runs — under its own compose project and ports,
 #    so it never touches a stack a user has running;
-# 4. scripts/e2e_check.py grades the JSON results with the physics and asks
+# 5. scripts/e2e_check.py grades the JSON results with the physics and asks
 #    Jaeger's query API itself for every run's spans.
 # The stack is torn down at the end, on failure too, after printing the
 # containers' logs when something failed. The engine is left running (stop it
 # with `make docker-down`; .ci/run does).
 #
+# 4. `make scenario` for the outage and overflow failure modes, briefly.
 # Knobs: E2E_LATENCIES ("0 100"), E2E_QUERIES ("seed report"), E2E_REPEAT (2),
-#        E2E_JAEGER_PORT (26686), E2E_TOXIPROXY_PORT (28474), E2E_IMAGES (local).
+#        E2E_SCENARIOS ("outage overflow"), E2E_SCENARIO_LATENCY (100),
+#        E2E_SCENARIO_TIMEOUT (500 ms), E2E_JAEGER_PORT (26686),
+#        E2E_TOXIPROXY_PORT (28474), E2E_IMAGES (local).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,6 +25,9 @@ cd "$ROOT"
 LATENCIES=${E2E_LATENCIES:-"0 100"}
 QUERIES=${E2E_QUERIES:-"seed report"}
 REPEAT=${E2E_REPEAT:-2}
+SCENARIOS=${E2E_SCENARIOS:-"outage overflow"}
+SCENARIO_LATENCY=${E2E_SCENARIO_LATENCY:-100}
+SCENARIO_TIMEOUT=${E2E_SCENARIO_TIMEOUT:-500}
 export COMPOSE_PROJECT_NAME=drop-lab-e2e
 export JAEGER_UI_PORT=${E2E_JAEGER_PORT:-26686}
 export TOXIPROXY_API_PORT=${E2E_TOXIPROXY_PORT:-28474}
@@ -74,6 +80,16 @@ for latency in $LATENCIES; do
         took "run $query at $latency ms" "$t0"
         results+=("$OUT/$query-${latency}ms.json")
     done
+done
+
+# Two failure modes, briefly: a collector outage (black hole, refused) with
+# a short export timeout, and a burst into a tiny Batch queue.
+for scenario in $SCENARIOS; do
+    t0=$SECONDS
+    make --no-print-directory scenario name="$scenario" latency="$SCENARIO_LATENCY" query=seed repeat=1 \
+        timeout="$SCENARIO_TIMEOUT" SCENARIO_RESULT="e2e/scenario-$scenario"
+    took "scenario $scenario" "$t0"
+    results+=("$OUT/scenario-$scenario.json")
 done
 
 python3 scripts/e2e_check.py "http://127.0.0.1:$JAEGER_UI_PORT" "${results[@]}"

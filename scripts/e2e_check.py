@@ -15,11 +15,21 @@ For every result file (one lab invocation: one query at one latency):
     root span (the independent check);
   * Jaeger's GET /api/traces?service=drop-lab lists every trace id the
     results name.
+Scenario files (`make scenario`):
+  * outage: black-holed, Simple drop_ms >= 0.9 x spans x the export timeout
+    (each export waits it out); refused, Simple drop_ms >= 0.9 x spans x
+    100 ms (opentelemetry-otlp's first retry backoff); Batch drop_ms < 20 ms
+    in every phase; Jaeger holds no span of a faulted run and every span of
+    a healthy or restored one;
+  * overflow: the tiny queue dropped spans, created == exported + failed +
+    dropped, the default queue dropped none, and Jaeger holds exactly the
+    exported spans of the burst's traces.
 Prints a line per check; exits 1 if any fails. Standard library only.
 """
 
 import json
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -34,11 +44,63 @@ def get(url):
 
 
 def jaeger_trace(jaeger, trace_id):
-    """(node spans, root spans) of one trace, as Jaeger stores it."""
-    body = get(f"{jaeger}/api/traces/{trace_id}")
+    """(node spans, root spans) of one trace, as Jaeger stores it; (0, 0)
+    for a trace Jaeger never received (it answers 404)."""
+    try:
+        body = get(f"{jaeger}/api/traces/{trace_id}")
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            return 0, 0
+        raise
     spans = [s for t in body.get("data") or [] for s in t.get("spans", [])]
     roots = sum(1 for s in spans if not s.get("references"))
     return len(spans) - roots, roots
+
+
+FIRST_RETRY_BACKOFF_MS = 100.0
+
+
+def check_outage(report, check, jaeger):
+    timeout = report["target"]["timeout_ms"]
+    for phase in report["phases"]:
+        label = phase["label"]
+        for run in phase["runs"]:
+            kind = run["processor"]
+            tag = f"outage {label:11} {kind:6}"
+            if kind == "none":
+                continue
+            ended = run["spans_ended"]
+            if kind == "batch":
+                check(run["drop_ms"] < BATCH_DROP_BOUND_MS, f"{tag}: drop {run['drop_ms']:.3f} ms < 20 ms")
+            if label == "black-holed" and kind == "simple":
+                bound = SIMPLE_FRACTION * ended * timeout
+                check(run["drop_ms"] >= bound, f"{tag}: drop {run['drop_ms']:.1f} ms >= 0.9 x {ended} x {timeout} ms = {bound:.0f}")
+            if label == "refused" and kind == "simple":
+                bound = SIMPLE_FRACTION * ended * FIRST_RETRY_BACKOFF_MS
+                check(run["drop_ms"] >= bound, f"{tag}: drop {run['drop_ms']:.1f} ms >= 0.9 x {ended} x 100 ms backoff = {bound:.0f}")
+            children, roots = jaeger_trace(jaeger, run["trace_id"])
+            if label in ("black-holed", "refused"):
+                check(run["spans"] == 0 and children + roots == 0,
+                      f"{tag}: {ended} spans ended, lab exported {run['spans']}, Jaeger holds {children + roots}")
+            else:
+                check(children == ended and run["spans"] == ended,
+                      f"{tag}: {ended} spans ended, Jaeger holds {children} node spans")
+
+
+def check_overflow(report, check, jaeger):
+    for phase in report["phases"]:
+        burst = phase["burst"]
+        tag = f"overflow {phase['label']:13} queue {burst['max_queue_size']:4}"
+        created, exported = burst["spans_created"], burst["spans_exported"]
+        failed, dropped = burst["spans_failed"], burst["spans_dropped"]
+        check(created == exported + failed + dropped,
+              f"{tag}: created {created} == exported {exported} + failed {failed} + dropped {dropped}")
+        if burst["max_queue_size"] < created:
+            check(dropped > 0, f"{tag}: the full queue dropped {dropped} of {created} spans")
+        else:
+            check(dropped == 0, f"{tag}: a queue of {burst['max_queue_size']} dropped {dropped}")
+        in_jaeger = sum(sum(jaeger_trace(jaeger, t)) for t in burst["trace_ids"])
+        check(in_jaeger == exported, f"{tag}: Jaeger holds {in_jaeger} spans of the burst, lab exported {exported}")
 
 
 def main(argv):
@@ -60,6 +122,9 @@ def main(argv):
     for path in argv[2:]:
         with open(path) as f:
             report = json.load(f)
+        if "scenario" in report:
+            {"outage": check_outage, "overflow": check_overflow}[report["scenario"]](report, check, jaeger)
+            continue
         query = report["query"]["name"]
         nodes = report["query"]["plan_nodes"]
         release = report["lab"]["datafusion_tracing"]

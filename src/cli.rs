@@ -102,9 +102,9 @@ pub struct RunArgs {
     pub jaeger_wait_ms: u64,
 
     /// Run a failure-mode scenario instead of the plain comparison
-    /// (`drop-lab scenarios` lists them).
-    #[arg(long, env = "DROP_LAB_SCENARIO", value_enum, value_name = "NAME")]
-    pub scenario: Option<crate::scenario::Scenario>,
+    /// (`drop-lab scenarios` lists them; empty means none).
+    #[arg(long, env = "DROP_LAB_SCENARIO", value_name = "NAME")]
+    pub scenario: Option<String>,
 
     /// Write the results as JSON to this file.
     #[arg(long, env = "DROP_LAB_JSON", value_name = "FILE")]

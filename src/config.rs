@@ -231,6 +231,20 @@ impl Config {
             }
         }
 
+        // Empty is no scenario: the compose file passes the variable always.
+        let scenario = match args.scenario.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) => Some(crate::scenario::find(name).ok_or_else(|| {
+                ConfigError::new(
+                    "--scenario",
+                    format!(
+                        "no scenario named '{name}' (known: {})",
+                        crate::scenario::SCENARIOS.iter().map(|(_, n, _)| *n).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?),
+        };
+
         Ok(Config {
             query,
             processors,
@@ -239,7 +253,7 @@ impl Config {
             proxy,
             jaeger,
             json: args.json,
-            scenario: args.scenario,
+            scenario,
         })
     }
 

@@ -62,6 +62,28 @@ fn negative_non_numeric_and_absurd_latencies_are_rejected() {
 }
 
 #[test]
+fn an_unknown_scenario_is_rejected() {
+    rejects(&["--scenario", "nope"], "--scenario");
+}
+
+/// A scenario that changes the network needs Toxiproxy, and says so.
+#[test]
+fn a_network_scenario_without_toxiproxy_is_rejected() {
+    rejects(&["--scenario", "outage", "--simulated-latency-ms", "1"], "--scenario");
+}
+
+/// `drop-lab scenarios` lists every scenario, one line each.
+#[test]
+fn scenarios_lists_every_scenario() {
+    let out = drop_lab(&["scenarios"], Duration::from_secs(30));
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for name in ["outage", "jitter", "bandwidth", "overflow", "offthread", "stall"] {
+        assert_eq!(stdout.lines().filter(|l| l.starts_with(name)).count(), 1, "{name} in:\n{stdout}");
+    }
+}
+
+#[test]
 fn zero_repeats_are_rejected() {
     rejects(&["--repeat", "0"], "--repeat");
 }
@@ -144,4 +166,17 @@ fn a_simulated_run_prints_the_table_and_writes_the_json_schema() {
     assert_eq!(simple["spans"], 6);
     assert!(simple["drop_ms"].as_f64().unwrap() >= 0.9 * 6.0 * 10.0);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The compose file always passes `DROP_LAB_SCENARIO`; empty means the plain
+/// comparison.
+#[test]
+fn an_empty_scenario_variable_runs_the_plain_comparison() {
+    let out = Command::new(env!("CARGO_BIN_EXE_drop-lab"))
+        .args(["--processors", "none", "--simulated-latency-ms", "0"])
+        .env("DROP_LAB_SCENARIO", "")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).lines().any(|l| l.starts_with("none")));
 }

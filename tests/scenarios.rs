@@ -157,12 +157,3 @@ async fn previews_make_spans_larger() {
     }
     assert!(bytes[1] >= bytes[0] + 1400, "average span: {} bytes without preview, {} with 100 rows", bytes[0], bytes[1]);
 }
-
-/// A scenario that changes the network refuses to run without Toxiproxy,
-/// naming the flag.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn network_scenarios_need_toxiproxy() {
-    let cfg = config("seed", &[ProcessorKind::Simple], TargetConfig::Simulated { latency: Duration::ZERO });
-    let err = scenario::run(scenario::Scenario::Outage, &cfg, Default::default()).await.unwrap_err();
-    assert!(err.to_string().starts_with("--scenario"), "{err}");
-}
