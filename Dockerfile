@@ -33,13 +33,25 @@ RUN touch src/lib.rs src/main.rs \
  && cargo build --release --locked --bin drop-lab \
  && cp target/release/drop-lab /usr/local/bin/drop-lab
 
+# 3. The same lab against the release with the upstream fix (PR #54), for
+#    `make compare`. Cargo holds one datafusion-tracing 53.x per lockfile, so
+#    the pin is swapped and the lockfile moved to it (only that package
+#    changes); the DataFusion build above is reused, only datafusion-tracing
+#    and the lab recompile. The binary reports the release it was built with.
+ARG FIXED_RELEASE=53.0.2
+RUN sed -i "s/^datafusion-tracing = \"=53.0.0\"/datafusion-tracing = \"=${FIXED_RELEASE}\"/" Cargo.toml \
+ && grep -q "^datafusion-tracing = \"=${FIXED_RELEASE}\"" Cargo.toml \
+ && cargo update -p datafusion-tracing --precise "${FIXED_RELEASE}" \
+ && cargo build --release --locked --bin drop-lab \
+ && cp target/release/drop-lab /usr/local/bin/drop-lab-fixed
+
 FROM ${RUNTIME_IMAGE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin lab \
  && mkdir /results && chown lab /results
-COPY --from=builder /usr/local/bin/drop-lab /usr/local/bin/drop-lab
+COPY --from=builder /usr/local/bin/drop-lab /usr/local/bin/drop-lab-fixed /usr/local/bin/
 USER 10001
 WORKDIR /results
 ENTRYPOINT ["/usr/local/bin/drop-lab"]

@@ -12,6 +12,10 @@ latency ?= 100
 query   ?= seed
 repeat  ?= 3
 processors ?= none,simple,batch
+# make sweep / make compare: the latencies (ms) and queries swept; the
+# defaults differ per target (see below).
+latencies ?=
+queries   ?=
 # make scenario: which one, and the export timeout (short, so an outage
 # demo stays bounded).
 name    ?=
@@ -38,6 +42,18 @@ endif
 ifeq ($(shell [[ '$(timeout)' =~ ^[0-9]{1,5}$$ ]] && (( 10#$(timeout) >= 1 && 10#$(timeout) <= 60000 )) && echo ok),)
 $(error timeout=$(timeout): must be a whole number of milliseconds from 1 to 60000)
 endif
+ifneq ($(filter sweep,$(MAKECMDGOALS)),)
+latencies := $(or $(latencies),0 25 50 100 200)
+queries   := $(or $(queries),$(QUERIES))
+endif
+ifneq ($(filter compare,$(MAKECMDGOALS)),)
+latencies := $(or $(latencies),0 100)
+queries   := $(or $(queries),$(query))
+endif
+$(foreach l,$(latencies),$(if $(shell [[ '$(l)' =~ ^[0-9]{1,5}$$ ]] && (( 10#$(l) <= 60000 )) && echo ok),,$(error latencies=$(latencies): '$(l)' is not a whole number of milliseconds from 0 to 60000)))
+$(foreach q,$(queries),$(if $(filter $(q),$(QUERIES)),,$(error queries=$(queries): unknown query '$(q)'; the named queries are: $(QUERIES))))
+space := $(subst ,, )
+comma := ,
 # The scenarios, read from the lab's source like the queries.
 SCENARIO_LINES := $(shell sed -n 's/^ *(Scenario::[A-Za-z]*, "\([a-z]*\)", "\(.*\)"),$$/\1/p' src/scenario.rs)
 ifneq ($(filter scenario,$(MAKECMDGOALS)),)
@@ -77,7 +93,7 @@ export LAB_GID := $(shell id -g)
 endif
 HEALTH_WAIT ?= 120
 
-.PHONY: help lab scenario ui logs down test images e2e docker-up docker-down services
+.PHONY: help lab scenario sweep compare ui logs down test images e2e docker-up docker-down services
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -99,6 +115,26 @@ scenario: services ## Run a failure-mode scenario in the stack (name=NAME, timeo
 	$(COMPOSE) build lab
 	LATENCY_MS=$(latency) QUERY=$(query) REPEAT=$(repeat) PROCESSORS=$(processors) \
 	  SCENARIO=$(name) OTLP_TIMEOUT_MS=$(timeout) RESULT_NAME=$(SCENARIO_RESULT) $(COMPOSE) run --rm -T lab
+
+sweep: services ## Sweep latencies and plan sizes in the stack (latencies="0 25 50 100 200", queries="seed join report"): results/sweep/
+	@mkdir -p results/sweep
+	@if [[ $$(id -u) == 0 ]]; then chown -R $(LAB_UID):$(LAB_GID) results; fi
+	$(COMPOSE) build lab
+	REPEAT=$(repeat) PROCESSORS=$(processors) $(COMPOSE) run --rm -T lab sweep \
+	  --latencies $(subst $(space),$(comma),$(strip $(latencies))) --queries $(subst $(space),$(comma),$(strip $(queries))) \
+	  --out /results/sweep
+
+compare: services ## Affected (53.0.0) against fixed (53.0.2) datafusion-tracing in the stack (latencies="0 100", query=NAME): results/compare/
+	@mkdir -p results/compare/affected results/compare/fixed
+	@if [[ $$(id -u) == 0 ]]; then chown -R $(LAB_UID):$(LAB_GID) results; fi
+	$(COMPOSE) build lab
+	for release in affected fixed; do \
+	  bin=/usr/local/bin/drop-lab; [[ $$release == fixed ]] && bin=/usr/local/bin/drop-lab-fixed; \
+	  REPEAT=$(repeat) PROCESSORS=$(processors) $(COMPOSE) run --rm -T --entrypoint $$bin lab sweep \
+	    --latencies $(subst $(space),$(comma),$(strip $(latencies))) --queries $(subst $(space),$(comma),$(strip $(queries))) \
+	    --out /results/compare/$$release || exit 1; \
+	done
+	$(COMPOSE) run --rm -T lab compare /results/compare/affected/sweep.json /results/compare/fixed/sweep.json --out /results/compare
 
 services: ## Start Jaeger and Toxiproxy (reused when already running) and wait until healthy
 	$(COMPOSE) up -d jaeger toxiproxy

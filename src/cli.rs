@@ -30,6 +30,43 @@ pub enum Command {
     Scenarios,
     /// Run the measurement (the default).
     Run(RunArgs),
+    /// Run the measurement over several latencies and queries; write JSON,
+    /// CSV, Markdown and SVG charts into a directory.
+    Sweep(SweepArgs),
+    /// Put the sweeps of several datafusion-tracing releases side by side:
+    /// CSV, Markdown and a grouped-bar SVG.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// Latencies to sweep, comma-separated (on the proxy with
+    /// --toxiproxy-url, else the simulated exporter's wait).
+    #[arg(long, env = "DROP_LAB_LATENCIES", value_delimiter = ',', default_value = "0,25,50,100,200",
+          value_name = "MS,...", value_parser = config::parse_latency_ms)]
+    pub latencies: Vec<u64>,
+
+    /// Named queries to sweep (the plan-size axis), comma-separated.
+    #[arg(long, env = "DROP_LAB_QUERIES", value_delimiter = ',', default_value = "seed,join,report", value_name = "NAME,...")]
+    pub queries: Vec<String>,
+
+    /// Directory for sweep.json, sweep.csv, sweep.md and the charts.
+    #[arg(long, env = "DROP_LAB_OUT", value_name = "DIR")]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// The sweep.json of each release.
+    #[arg(required = true, num_args = 2.., value_name = "SWEEP_JSON")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Directory for compare.csv, compare.md and compare.svg.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -29,7 +29,7 @@ impl ConfigError {
 }
 
 /// Which span processor a run uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProcessorKind {
     /// No OpenTelemetry layer at all: the baseline.

@@ -29,9 +29,13 @@
 //! - [`report`]: the terminal table and the JSON results file.
 //! - [`scenario`]: failure modes (outage, jitter, bandwidth, overflow,
 //!   off-thread drop, runtime stall), each a named scenario with its table.
+//! - [`sweep`]: the measurement over latencies and plan sizes, and releases
+//!   compared side by side, as CSV, Markdown and charts.
+//! - [`chart`]: the SVG charts, drawn by the lab itself.
 //! - [`receiver`]: an in-process OTLP/gRPC collector with an injected delay,
 //!   for hermetic tests (never a replacement for the real stack).
 
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod export;
@@ -41,6 +45,7 @@ pub mod proxy;
 pub mod receiver;
 pub mod report;
 pub mod scenario;
+pub mod sweep;
 pub mod telemetry;
 pub mod workload;
 
@@ -78,6 +83,14 @@ pub fn run(cli: Cli) -> Result<(), LabError> {
             Ok(())
         }
         Some(Command::Run(args)) => runtime.block_on(run_experiment(Config::from_args(args)?)),
+        Some(Command::Sweep(args)) => runtime.block_on(run_sweep(args)),
+        Some(Command::Compare(args)) => {
+            ensure_dir(&args.out)?;
+            for file in sweep::write_compare(&args.inputs, &args.out)? {
+                println!("wrote {file}");
+            }
+            Ok(())
+        }
         None => runtime.block_on(run_experiment(Config::from_args(cli.run)?)),
     }
 }
@@ -91,6 +104,31 @@ async fn run_experiment(config: Config) -> Result<(), LabError> {
     let report = measure::experiment(&config).await?;
     print!("{}", report::render_table(&report));
     write_json(&report, config.json.as_deref())
+}
+
+async fn run_sweep(args: cli::SweepArgs) -> Result<(), LabError> {
+    let queries = args
+        .queries
+        .iter()
+        .map(|name| {
+            workload::find_query(name)
+                .map(config::QuerySpec::Named)
+                .ok_or_else(|| ConfigError::new("--queries", format!("no query named '{name}'")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    ensure_dir(&args.out)?;
+    let config = Config::from_args(args.run)?;
+    let sweep = sweep::sweep(&config, &queries, &args.latencies).await?;
+    print!("{}", sweep::markdown(&sweep.rows));
+    for file in sweep::write_sweep(&sweep, &args.out)? {
+        println!("wrote {file}");
+    }
+    Ok(())
+}
+
+fn ensure_dir(dir: &std::path::Path) -> Result<(), LabError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| ConfigError::new("--out", format!("cannot create '{}': {e}", dir.display())).into())
 }
 
 fn write_json(report: &impl serde::Serialize, path: Option<&std::path::Path>) -> Result<(), LabError> {

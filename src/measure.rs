@@ -128,8 +128,13 @@ pub struct Summary {
     pub drop_ms: Stats,
     pub predicted_drop_ms: Stats,
     pub flush_ms: Stats,
-    /// `drop_ms / predicted_drop_ms` under Simple: how well the model holds.
+    /// `drop_ms / predicted_drop_ms` under Simple: how well the model holds
+    /// when the cost lands in the drop (the affected release).
     pub drop_to_predicted: Option<Stats>,
+    /// Under Simple: `(drop_ms + execute_ms - the none runs' median
+    /// execute_ms) / predicted_drop_ms`, the whole cost against the model,
+    /// wherever it lands (the fixed release pays it during execution).
+    pub cost_to_predicted: Option<Stats>,
     /// Runs where Jaeger did not hold every exported span.
     pub runs_missing_spans: usize,
     pub export_errors: usize,
@@ -584,6 +589,8 @@ pub(crate) async fn shutdown(provider: Option<SdkTracerProvider>) -> anyhow::Res
 }
 
 fn summarise(processors: &[ProcessorKind], runs: &[Run]) -> Vec<Summary> {
+    let baseline: Vec<f64> = runs.iter().filter(|r| r.processor == ProcessorKind::None).map(|r| r.execute_ms).collect();
+    let baseline_execute = if baseline.is_empty() { 0.0 } else { Stats::of(&baseline).median };
     processors
         .iter()
         .filter_map(|&kind| {
@@ -597,6 +604,11 @@ fn summarise(processors: &[ProcessorKind], runs: &[Run]) -> Vec<Summary> {
                 .filter(|r| r.predicted_drop_ms > 0.0)
                 .map(|r| r.drop_ms / r.predicted_drop_ms)
                 .collect();
+            let costs: Vec<f64> = of
+                .iter()
+                .filter(|r| r.predicted_drop_ms > 0.0)
+                .map(|r| (r.drop_ms + (r.execute_ms - baseline_execute).max(0.0)) / r.predicted_drop_ms)
+                .collect();
             Some(Summary {
                 processor: kind,
                 runs: of.len(),
@@ -606,6 +618,7 @@ fn summarise(processors: &[ProcessorKind], runs: &[Run]) -> Vec<Summary> {
                 predicted_drop_ms: stats(|r| r.predicted_drop_ms),
                 flush_ms: stats(|r| r.flush_ms),
                 drop_to_predicted: (!ratios.is_empty()).then(|| Stats::of(&ratios)),
+                cost_to_predicted: (!costs.is_empty()).then(|| Stats::of(&costs)),
                 runs_missing_spans: of.iter().filter(|r| r.spans_in_backend.is_some_and(|n| n != r.spans)).count(),
                 export_errors: of.iter().map(|r| r.export_errors).sum(),
             })

@@ -59,8 +59,14 @@ pub fn render_table(report: &Report) -> String {
     out.push_str(&render_grid(&header, &rows));
 
     for s in &report.summary {
-        if let Some(ratio) = &s.drop_to_predicted {
-            let _ = writeln!(out, "\n{}: drop / predicted = {}", s.processor, stat_ratio(ratio, s.runs));
+        if let (Some(ratio), Some(cost)) = (&s.drop_to_predicted, &s.cost_to_predicted) {
+            let _ = writeln!(
+                out,
+                "\n{}: drop / predicted = {}; (drop + execute beyond none's) / predicted = {}",
+                s.processor,
+                stat_ratio(ratio, s.runs),
+                stat_ratio(cost, s.runs)
+            );
         }
     }
     for s in &report.summary {
