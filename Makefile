@@ -16,13 +16,16 @@ processors ?= none,simple,batch
 # defaults differ per target (see below).
 latencies ?=
 queries   ?=
-# make scenario: which one, and the export timeout (short, so an outage
-# demo stays bounded).
+# make scenario: which one, and the export timeout: 500 ms for `outage`
+# (so the demo stays bounded), the lab's 5000 ms for the others (a large
+# batch over a slow link must be able to make it).
 name    ?=
-timeout ?= 500
+timeout ?= $(if $(filter outage,$(name)),500,5000)
 # The JSON lands in results/$(RESULT_NAME).json.
 RESULT_NAME ?= $(query)-$(latency)ms
 SCENARIO_RESULT ?= scenario-$(name)-$(query)-$(latency)ms
+SWEEP_DIR ?= sweep
+COMPARE_DIR ?= compare
 
 # Bad values stop here, with one line, before anything starts.
 ifeq ($(shell [[ '$(latency)' =~ ^[0-9]{1,5}$$ ]] && (( 10#$(latency) <= 60000 )) && echo ok),)
@@ -117,24 +120,25 @@ scenario: services ## Run a failure-mode scenario in the stack (name=NAME, timeo
 	  SCENARIO=$(name) OTLP_TIMEOUT_MS=$(timeout) RESULT_NAME=$(SCENARIO_RESULT) $(COMPOSE) run --rm -T lab
 
 sweep: services ## Sweep latencies and plan sizes in the stack (latencies="0 25 50 100 200", queries="seed join report"): results/sweep/
-	@mkdir -p results/sweep
+	@mkdir -p results/$(SWEEP_DIR)
 	@if [[ $$(id -u) == 0 ]]; then chown -R $(LAB_UID):$(LAB_GID) results; fi
 	$(COMPOSE) build lab
 	REPEAT=$(repeat) PROCESSORS=$(processors) $(COMPOSE) run --rm -T lab sweep \
 	  --latencies $(subst $(space),$(comma),$(strip $(latencies))) --queries $(subst $(space),$(comma),$(strip $(queries))) \
-	  --out /results/sweep
+	  --out /results/$(SWEEP_DIR)
 
 compare: services ## Affected (53.0.0) against fixed (53.0.2) datafusion-tracing in the stack (latencies="0 100", query=NAME): results/compare/
-	@mkdir -p results/compare/affected results/compare/fixed
+	@mkdir -p results/$(COMPARE_DIR)/affected results/$(COMPARE_DIR)/fixed
 	@if [[ $$(id -u) == 0 ]]; then chown -R $(LAB_UID):$(LAB_GID) results; fi
 	$(COMPOSE) build lab
 	for release in affected fixed; do \
 	  bin=/usr/local/bin/drop-lab; [[ $$release == fixed ]] && bin=/usr/local/bin/drop-lab-fixed; \
 	  REPEAT=$(repeat) PROCESSORS=$(processors) $(COMPOSE) run --rm -T --entrypoint $$bin lab sweep \
 	    --latencies $(subst $(space),$(comma),$(strip $(latencies))) --queries $(subst $(space),$(comma),$(strip $(queries))) \
-	    --out /results/compare/$$release || exit 1; \
+	    --out /results/$(COMPARE_DIR)/$$release || exit 1; \
 	done
-	$(COMPOSE) run --rm -T lab compare /results/compare/affected/sweep.json /results/compare/fixed/sweep.json --out /results/compare
+	$(COMPOSE) run --rm -T lab compare /results/$(COMPARE_DIR)/affected/sweep.json /results/$(COMPARE_DIR)/fixed/sweep.json \
+	  --out /results/$(COMPARE_DIR)
 
 services: ## Start Jaeger and Toxiproxy (reused when already running) and wait until healthy
 	$(COMPOSE) up -d jaeger toxiproxy

@@ -13,7 +13,8 @@
 # containers' logs when something failed. The engine is left running (stop it
 # with `make docker-down`; .ci/run does).
 #
-# 4. `make scenario` for the outage and overflow failure modes, briefly.
+# 4. `make compare` (affected vs fixed release) at the same latencies, and
+#    `make scenario` for the outage and overflow failure modes, briefly.
 # Knobs: E2E_LATENCIES ("0 100"), E2E_QUERIES ("seed report"), E2E_REPEAT (2),
 #        E2E_SCENARIOS ("outage overflow"), E2E_SCENARIO_LATENCY (100),
 #        E2E_SCENARIO_TIMEOUT (500 ms), E2E_JAEGER_PORT (26686),
@@ -81,6 +82,13 @@ for latency in $LATENCIES; do
         results+=("$OUT/$query-${latency}ms.json")
     done
 done
+
+# A short comparison of the affected and the fixed release: the same
+# Makefile target a user runs.
+t0=$SECONDS
+make --no-print-directory compare latencies="$LATENCIES" query=seed repeat=1 COMPARE_DIR=e2e/compare
+took "compare 53.0.0 vs 53.0.2" "$t0"
+results+=("$OUT/compare/affected/sweep.json" "$OUT/compare/fixed/sweep.json")
 
 # Two failure modes, briefly: a collector outage (black hole, refused) with
 # a short export timeout, and a burst into a tiny Batch queue.

@@ -188,9 +188,7 @@ impl SpanExporter for LabExporter {
                 Err(join) => Err(OTelSdkError::InternalFailure(join.to_string())),
             };
             counts.record(spans, roots, &result);
-            if result.is_ok() {
-                counts.bytes.fetch_add(bytes, Ordering::Relaxed);
-            }
+            counts.bytes.fetch_add(bytes, Ordering::Relaxed);
             if !background {
                 counts.blocked_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }
@@ -264,9 +262,10 @@ impl ExportCounts {
         Duration::from_nanos(self.blocked_ns.load(Ordering::Relaxed))
     }
 
-    /// The average payload of an exported span (see [`payload_bytes`]).
+    /// The average payload of a span handed to the exporter, exported or
+    /// not (see [`payload_bytes`]).
     pub fn average_span_bytes(&self) -> Option<usize> {
-        let spans = self.exported();
+        let spans = self.exported() + self.failed();
         (spans > 0).then(|| self.bytes.load(Ordering::Relaxed) / spans)
     }
 

@@ -78,8 +78,8 @@ pub struct Run {
     /// Time the program's own threads spent waiting in export calls (the
     /// Batch processor's background thread not counted).
     pub export_blocked_ms: f64,
-    /// Average payload of an exported span: bytes of its name, attribute
-    /// keys and values, and events (null when nothing was exported).
+    /// Average payload of a span handed to the exporter: bytes of its name,
+    /// attribute keys and values, and events (null when none was).
     pub span_bytes: Option<usize>,
     /// Worst lateness of a 1 ms ticker on the run's runtime during execute
     /// and drop: how long that runtime could not run other work.

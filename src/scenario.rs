@@ -220,7 +220,7 @@ async fn measure(scenario: Scenario, session: &Session, knobs: ScenarioConfig) -
                 });
             }
             proxy.set(Fault::None).await?;
-            notes.push("span bytes: names, attribute keys and values per exported span, as the exporter received them".to_owned());
+            notes.push("bytes/span: names, attribute keys and values of each span handed to the exporter".to_owned());
             phases
         }
         Scenario::Overflow => {
