@@ -317,8 +317,11 @@ else
 fi
 
 # --- results ----------------------------------------------------------------
-# Old builds of our tags, now untagged, are just disk: drop them.
-docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
+# No `docker image prune` here: images built FROM ours inherit their label,
+# and the lab image's builder-stage layers (its DataFusion build cache) are
+# untagged leaves that a prune by label would delete, costing every later
+# `make lab` a 10-minute rebuild. Old builds of our tags are rare (a recipe
+# change) and cost disk only; `docker image prune` by hand removes them.
 mkdir -p "$ROOT/build"
 cat >"$ROOT/build/local-images.env" <<EOF
 # Written by scripts/local-images.sh — local image tags for docker-compose.
