@@ -367,66 +367,62 @@ pub async fn burst(session: &Session, queries: usize, queue: usize) -> Result<Bu
 /// The printed table of each scenario.
 fn table(scenario: Scenario, phases: &[Phase]) -> (Vec<String>, Vec<Vec<String>>) {
     let f1 = |v: f64| format!("{v:.1}");
-    let backend = |r: &Run| r.spans_in_backend.map_or("-".to_owned(), |n| n.to_string());
-    let columns: &[&str];
-    let mut rows = Vec::new();
-    match scenario {
-        Scenario::Outage => {
-            columns = &["phase", "processor", "spans ended", "exported", "lost", "in Jaeger", "drop ms", "flush ms"];
-            for phase in phases {
-                for r in &phase.runs {
-                    rows.push(vec![
-                        phase.label.clone(),
-                        r.processor.to_string(),
-                        r.spans_ended.to_string(),
-                        r.spans.to_string(),
-                        (r.spans_ended - r.spans.min(r.spans_ended)).to_string(),
-                        backend(r),
-                        f1(r.drop_ms),
-                        f1(r.flush_ms),
-                    ]);
-                }
-            }
-        }
-        Scenario::Jitter => {
-            columns = &["processor", "runs", "drop p50 ms", "drop p95 ms", "drop max ms", "predicted ms"];
-            for phase in phases {
-                for kind in processors_of(&phase.runs) {
-                    let of: Vec<&Run> = phase.runs.iter().filter(|r| r.processor == kind).collect();
-                    let drops = Stats::of(&of.iter().map(|r| r.drop_ms).collect::<Vec<_>>());
-                    rows.push(vec![
-                        kind.to_string(),
-                        of.len().to_string(),
-                        f1(drops.median),
-                        f1(drops.p95),
-                        f1(drops.max),
-                        f1(of[0].predicted_drop_ms),
-                    ]);
-                }
-            }
-        }
-        Scenario::Bandwidth => {
-            columns = &["phase", "processor", "spans", "bytes/span", "drop ms", "drop ms/span", "flush ms"];
-            for phase in phases {
-                for r in &phase.runs {
-                    let per_span = if r.spans_ended > 0 { r.drop_ms / r.spans_ended as f64 } else { 0.0 };
-                    rows.push(vec![
-                        phase.label.clone(),
-                        r.processor.to_string(),
-                        r.spans.to_string(),
-                        r.span_bytes.map_or("-".to_owned(), |b| b.to_string()),
-                        f1(r.drop_ms),
-                        f1(per_span),
-                        f1(r.flush_ms),
-                    ]);
-                }
-            }
-        }
-        Scenario::Overflow => {
-            columns = &["phase", "queue", "queries", "created", "exported", "dropped", "failed", "in Jaeger", "burst ms", "flush ms"];
-            for phase in phases {
-                if let Some(b) = &phase.burst {
-                    rows.push(vec![
+    let count = |n: Option<usize>| n.map_or("-".to_owned(), |n| n.to_string());
+    // Most scenarios print a row per run, labelled by its phase.
+    let per_run = |cells: &dyn Fn(&Run) -> Vec<String>| -> Vec<Vec<String>> {
+        phases
+            .iter()
+            .flat_map(|p| p.runs.iter().map(move |r| [vec![p.label.clone(), r.processor.to_string()], cells(r)].concat()))
+            .collect()
+    };
+    let (columns, rows): (&[&str], Vec<Vec<String>>) = match scenario {
+        Scenario::Outage => (
+            &["phase", "processor", "spans ended", "exported", "lost", "in Jaeger", "drop ms", "flush ms"],
+            per_run(&|r| {
+                vec![
+                    r.spans_ended.to_string(),
+                    r.spans.to_string(),
+                    (r.spans_ended - r.spans.min(r.spans_ended)).to_string(),
+                    count(r.spans_in_backend),
+                    f1(r.drop_ms),
+                    f1(r.flush_ms),
+                ]
+            }),
+        ),
+        Scenario::Jitter => (
+            &["processor", "runs", "drop p50 ms", "drop p95 ms", "drop max ms", "predicted ms"],
+            phases
+                .iter()
+                .flat_map(|phase| {
+                    processors_of(&phase.runs).into_iter().map(move |kind| {
+                        let of: Vec<&Run> = phase.runs.iter().filter(|r| r.processor == kind).collect();
+                        let drops = Stats::of(&of.iter().map(|r| r.drop_ms).collect::<Vec<_>>());
+                        vec![
+                            kind.to_string(),
+                            of.len().to_string(),
+                            f1(drops.median),
+                            f1(drops.p95),
+                            f1(drops.max),
+                            f1(of[0].predicted_drop_ms),
+                        ]
+                    })
+                })
+                .collect(),
+        ),
+        Scenario::Bandwidth => (
+            &["phase", "processor", "spans", "bytes/span", "drop ms", "drop ms/span", "flush ms"],
+            per_run(&|r| {
+                let per_span = if r.spans_ended > 0 { r.drop_ms / r.spans_ended as f64 } else { 0.0 };
+                vec![r.spans.to_string(), count(r.span_bytes), f1(r.drop_ms), f1(per_span), f1(r.flush_ms)]
+            }),
+        ),
+        Scenario::Overflow => (
+            &["phase", "queue", "queries", "created", "exported", "dropped", "failed", "in Jaeger", "burst ms", "flush ms"],
+            phases
+                .iter()
+                .filter_map(|phase| {
+                    let b = phase.burst.as_ref()?;
+                    Some(vec![
                         phase.label.clone(),
                         b.max_queue_size.to_string(),
                         b.queries.to_string(),
@@ -434,45 +430,30 @@ fn table(scenario: Scenario, phases: &[Phase]) -> (Vec<String>, Vec<Vec<String>>
                         b.spans_exported.to_string(),
                         b.spans_dropped.to_string(),
                         b.spans_failed.to_string(),
-                        b.spans_in_backend.map_or("-".to_owned(), |n| n.to_string()),
+                        count(b.spans_in_backend),
                         f1(b.burst_ms),
                         f1(b.flush_ms),
-                    ]);
-                }
-            }
-        }
-        Scenario::Offthread => {
-            columns = &["phase", "processor", "spans", "caller ms", "thread busy ms", "predicted ms", "in Jaeger"];
-            for phase in phases {
-                for r in &phase.runs {
-                    rows.push(vec![
-                        phase.label.clone(),
-                        r.processor.to_string(),
-                        r.spans.to_string(),
-                        f1(r.drop_ms),
-                        f1(r.drop_thread_ms.unwrap_or(r.drop_ms)),
-                        f1(r.predicted_drop_ms),
-                        backend(r),
-                    ]);
-                }
-            }
-        }
-        Scenario::Stall => {
-            columns = &["runtime", "processor", "spans", "execute ms", "drop ms", "stall ms"];
-            for phase in phases {
-                for r in &phase.runs {
-                    rows.push(vec![
-                        phase.label.clone(),
-                        r.processor.to_string(),
-                        r.spans.to_string(),
-                        f1(r.execute_ms),
-                        f1(r.drop_ms),
-                        f1(r.stall_ms),
-                    ]);
-                }
-            }
-        }
-    }
+                    ])
+                })
+                .collect(),
+        ),
+        Scenario::Offthread => (
+            &["phase", "processor", "spans", "caller ms", "thread busy ms", "predicted ms", "in Jaeger"],
+            per_run(&|r| {
+                vec![
+                    r.spans.to_string(),
+                    f1(r.drop_ms),
+                    f1(r.drop_thread_ms.unwrap_or(r.drop_ms)),
+                    f1(r.predicted_drop_ms),
+                    count(r.spans_in_backend),
+                ]
+            }),
+        ),
+        Scenario::Stall => (
+            &["runtime", "processor", "spans", "execute ms", "drop ms", "stall ms"],
+            per_run(&|r| vec![r.spans.to_string(), f1(r.execute_ms), f1(r.drop_ms), f1(r.stall_ms)]),
+        ),
+    };
     (columns.iter().map(|c| (*c).to_owned()).collect(), rows)
 }
 
