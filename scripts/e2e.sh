@@ -46,7 +46,12 @@ if [[ ${E2E_IMAGES:-local} == local ]]; then
     t0=$SECONDS
     scripts/local-images.sh
     took "local images (all)" "$t0"
-    # The Makefile reads build/local-images.env itself.
+    # The Makefile reads build/local-images.env itself; the compose calls
+    # below (the timed image build, logs, down) need the same tags. A tag
+    # the caller set still wins, as in the Makefile.
+    while IFS='=' read -r key value; do
+        if [[ $key =~ ^[A-Z_]+$ && -z ${!key:-} ]]; then export "$key=$value"; fi
+    done < build/local-images.env
 fi
 
 COMPOSE=$(docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)
