@@ -283,6 +283,12 @@ impl Session {
     /// `config.repeat` rounds of one run per processor, each checked in
     /// Jaeger when a backend is configured.
     pub async fn measure(&self, options: RunOptions) -> Result<Vec<Run>, LabError> {
+        self.measure_workload(&self.workload, options).await
+    }
+
+    /// The same rounds on another workload of the session's query (the
+    /// `bandwidth` scenario's, which records batch previews).
+    pub async fn measure_workload(&self, workload: &Workload, options: RunOptions) -> Result<Vec<Run>, LabError> {
         let latency_ms = self.config.injected_latency().as_millis() as u64;
         let mut runs = Vec::new();
         // Interleave processors within each repetition so that slow drift of
@@ -290,7 +296,7 @@ impl Session {
         for repeat in 0..self.config.repeat {
             for &kind in &self.config.processors {
                 let mut run =
-                    run_once(&self.workload, &self.target, kind, repeat, latency_ms, self.export_rtt_ms(), options).await?;
+                    run_once(workload, &self.target, kind, repeat, latency_ms, self.export_rtt_ms(), options).await?;
                 self.check_backend(&mut run).await?;
                 runs.push(run);
             }

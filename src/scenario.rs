@@ -211,7 +211,7 @@ async fn measure(scenario: Scenario, session: &Session, knobs: ScenarioConfig) -
             let mut phases = Vec::new();
             for &rows in knobs.preview_rows {
                 let workload = Workload::with_preview(config.query.clone(), rows)?;
-                let runs = measure_with(session, &workload, RunOptions::default()).await?;
+                let runs = session.measure_workload(&workload, RunOptions::default()).await?;
                 phases.push(Phase {
                     label: format!("preview {rows} rows"),
                     fault: Fault::Bandwidth(knobs.bandwidth_kbps).to_string(),
@@ -278,23 +278,6 @@ async fn faulted(session: &Session, label: &str, fault: Fault, options: RunOptio
     let runs = runs?;
     restored?;
     Ok(Phase { label: label.to_owned(), fault: fault.to_string(), runs, burst: None })
-}
-
-/// The session's rounds, on another workload (one with previews).
-async fn measure_with(session: &Session, workload: &Workload, options: RunOptions) -> Result<Vec<Run>, LabError> {
-    let config = session.config();
-    let latency_ms = config.injected_latency().as_millis() as u64;
-    let mut runs = Vec::new();
-    for repeat in 0..config.repeat {
-        for &kind in &config.processors {
-            let mut run =
-                measure::run_once(workload, session.target(), kind, repeat, latency_ms, session.export_rtt_ms(), options)
-                    .await?;
-            session.check_backend(&mut run).await?;
-            runs.push(run);
-        }
-    }
-    Ok(runs)
 }
 
 /// The session's rounds on a current-thread runtime of their own, the
