@@ -290,11 +290,8 @@ pub fn payload_bytes(span: &SpanData) -> usize {
             _ => 8,
         }
     }
-    let attributes: usize = span.attributes.iter().map(|kv| kv.key.as_str().len() + value(&kv.value)).sum();
-    let events: usize = span
-        .events
-        .iter()
-        .map(|e| e.name.len() + e.attributes.iter().map(|kv| kv.key.as_str().len() + value(&kv.value)).sum::<usize>())
-        .sum();
+    let pair = |kv: &opentelemetry::KeyValue| kv.key.as_str().len() + value(&kv.value);
+    let attributes: usize = span.attributes.iter().map(pair).sum();
+    let events: usize = span.events.iter().map(|e| e.name.len() + e.attributes.iter().map(pair).sum::<usize>()).sum();
     span.name.len() + attributes + events
 }

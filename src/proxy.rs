@@ -164,7 +164,7 @@ fn apply(config: &ProxyConfig, proxy: &Proxy, fault: Fault) -> Result<(), Config
         Fault::Jitter(ms) => ms,
         _ => 0,
     };
-    // (type, stream, attribute checked after creation)
+    // (toxic type, stream, attribute, value): checked after creation.
     let mut wanted: Vec<(&str, &str, &str, u32)> = Vec::new();
     if latency_ms > 0 || jitter_ms > 0 {
         proxy.with_latency(LATENCY_STREAM.to_owned(), latency_ms, jitter_ms, 1.0);

@@ -234,12 +234,7 @@ fn prediction(rows: &[&Row], x: fn(&Row) -> f64) -> Series {
 /// `dir`; returns the files written.
 pub fn write_sweep(sweep: &Sweep, dir: &Path) -> Result<Vec<String>, LabError> {
     let mut written = Vec::new();
-    let mut put = |name: &str, text: String| -> Result<(), LabError> {
-        let path = dir.join(name);
-        fs::write(&path, text).map_err(|e| ConfigError::new("--out", format!("cannot write '{}': {e}", path.display())))?;
-        written.push(path.display().to_string());
-        Ok(())
-    };
+    let mut put = |name: &str, text: String| write_into(dir, name, text, &mut written);
     put("sweep.json", serde_json::to_string_pretty(sweep).map_err(anyhow::Error::from)?)?;
     put("sweep.csv", csv(&sweep.rows))?;
     put("sweep.md", markdown(&sweep.rows))?;
@@ -304,9 +299,15 @@ pub fn write_compare(inputs: &[std::path::PathBuf], dir: &Path) -> Result<Vec<St
     for (name, text) in
         [("compare.csv", csv(&rows)), ("compare.md", markdown(&rows)), ("compare.svg", compare_chart(&rows, &query, top))]
     {
-        let path = dir.join(name);
-        fs::write(&path, text).map_err(|e| ConfigError::new("--out", format!("cannot write '{}': {e}", path.display())))?;
-        written.push(path.display().to_string());
+        write_into(dir, name, text, &mut written)?;
     }
     Ok(written)
+}
+
+/// Writes `text` to `dir/name` and records the path in `written`.
+fn write_into(dir: &Path, name: &str, text: String, written: &mut Vec<String>) -> Result<(), LabError> {
+    let path = dir.join(name);
+    fs::write(&path, text).map_err(|e| ConfigError::new("--out", format!("cannot write '{}': {e}", path.display())))?;
+    written.push(path.display().to_string());
+    Ok(())
 }
