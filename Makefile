@@ -96,7 +96,7 @@ export LAB_GID := $(shell id -g)
 endif
 HEALTH_WAIT ?= 120
 
-.PHONY: help lab scenario sweep compare ui logs down test images e2e docker-up docker-down services
+.PHONY: help lab scenario sweep compare ui logs down test images e2e docker-up docker-down services lab-image
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -104,33 +104,21 @@ help: ## List the targets
 	@echo "  scenarios (make scenario name=NAME [timeout=MS]):"
 	@sed -n 's/^ *(Scenario::[A-Za-z]*, "\([a-z]*\)", "\(.*\)"),$$/    \1: \2/p' src/scenario.rs
 
-lab: services ## Run the lab in the stack (latency=MS, query=NAME, repeat=N, processors=LIST)
-	@mkdir -p results
-	@if [[ $$(id -u) == 0 ]]; then chown $(LAB_UID):$(LAB_GID) results; fi
-	$(COMPOSE) build lab
+lab: services lab-image ## Run the lab in the stack (latency=MS, query=NAME, repeat=N, processors=LIST)
 	LATENCY_MS=$(latency) QUERY=$(query) REPEAT=$(repeat) PROCESSORS=$(processors) \
 	  RESULT_NAME=$(RESULT_NAME) $(COMPOSE) run --rm -T lab
 	@echo "Jaeger UI: http://localhost:$(JAEGER_UI_PORT)  (make ui, make down)"
 
-scenario: services ## Run a failure-mode scenario in the stack (name=NAME, timeout=MS; see below)
-	@mkdir -p results
-	@if [[ $$(id -u) == 0 ]]; then chown $(LAB_UID):$(LAB_GID) results; fi
-	$(COMPOSE) build lab
+scenario: services lab-image ## Run a failure-mode scenario in the stack (name=NAME, timeout=MS; see below)
 	LATENCY_MS=$(latency) QUERY=$(query) REPEAT=$(repeat) PROCESSORS=$(processors) \
 	  SCENARIO=$(name) OTLP_TIMEOUT_MS=$(timeout) RESULT_NAME=$(SCENARIO_RESULT) $(COMPOSE) run --rm -T lab
 
-sweep: services ## Sweep latencies and plan sizes in the stack (latencies="0 25 50 100 200", queries="seed join report"): results/sweep/
-	@mkdir -p results/$(SWEEP_DIR)
-	@if [[ $$(id -u) == 0 ]]; then chown -R $(LAB_UID):$(LAB_GID) results; fi
-	$(COMPOSE) build lab
+sweep: services lab-image ## Sweep latencies and plan sizes in the stack (latencies="0 25 50 100 200", queries="seed join report"): results/sweep/
 	REPEAT=$(repeat) PROCESSORS=$(processors) $(COMPOSE) run --rm -T lab sweep \
 	  --latencies $(subst $(space),$(comma),$(strip $(latencies))) --queries $(subst $(space),$(comma),$(strip $(queries))) \
 	  --out /results/$(SWEEP_DIR)
 
-compare: services ## Affected (53.0.0) against fixed (53.0.2) datafusion-tracing in the stack (latencies="0 100", query=NAME): results/compare/
-	@mkdir -p results/$(COMPARE_DIR)/affected results/$(COMPARE_DIR)/fixed
-	@if [[ $$(id -u) == 0 ]]; then chown -R $(LAB_UID):$(LAB_GID) results; fi
-	$(COMPOSE) build lab
+compare: services lab-image ## Affected (53.0.0) against fixed (53.0.2) datafusion-tracing in the stack (latencies="0 100", query=NAME): results/compare/
 	for release in affected fixed; do \
 	  bin=/usr/local/bin/drop-lab; [[ $$release == fixed ]] && bin=/usr/local/bin/drop-lab-fixed; \
 	  REPEAT=$(repeat) PROCESSORS=$(processors) $(COMPOSE) run --rm -T --entrypoint $$bin lab sweep \
@@ -139,6 +127,18 @@ compare: services ## Affected (53.0.0) against fixed (53.0.2) datafusion-tracing
 	done
 	$(COMPOSE) run --rm -T lab compare /results/$(COMPARE_DIR)/affected/sweep.json /results/$(COMPARE_DIR)/fixed/sweep.json \
 	  --out /results/$(COMPARE_DIR)
+
+# What every run needs besides the services: its results directories,
+# writable by the lab container's user, and the lab image (Docker's layer
+# cache makes this a few seconds when nothing changed). Each target names
+# its directories; make hands the value on to this prerequisite.
+RESULT_DIRS := results
+sweep: RESULT_DIRS := results/$(SWEEP_DIR)
+compare: RESULT_DIRS := results/$(COMPARE_DIR)/affected results/$(COMPARE_DIR)/fixed
+lab-image:
+	@mkdir -p $(RESULT_DIRS)
+	@if [[ $$(id -u) == 0 ]]; then chown -R $(LAB_UID):$(LAB_GID) results; fi
+	$(COMPOSE) build lab
 
 services: ## Start Jaeger and Toxiproxy (reused when already running) and wait until healthy
 	$(COMPOSE) up -d jaeger toxiproxy
